@@ -1,0 +1,53 @@
+"""feedsvc: stores a newsroom's articles and publishes RSS 2.0, Atom 1.0 and JSON Feed 1.1 per
+category, regenerated off the request path and served from snapshots with exact HTTP caching."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from feedsvc.clock import Clock
+from feedsvc.config import load_settings
+from feedsvc.services import Services
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``test_config`` overrides FEEDSVC_* settings (as strings, like the
+    environment) and other Flask config keys; ``CLOCK`` replaces the system clock."""
+    overrides = dict(test_config or {})
+    environ = dict(os.environ)
+    environ.update({k: str(v) for k, v in overrides.items() if k.startswith("FEEDSVC_")})
+    settings = load_settings(environ)
+    clock: Clock = overrides.pop("CLOCK", None) or Clock()
+
+    app = Flask(__name__)
+    app.config.update({k: v for k, v in overrides.items() if not k.startswith("FEEDSVC_")})
+    app.config["FEEDSVC_SETTINGS"] = settings
+    services = Services.create(settings, clock)
+    services.check_tag_authority()
+    app.extensions["feedsvc"] = services
+
+    from feedsvc import cli
+    from feedsvc.logs import configure_logging
+    from feedsvc.web import api, pages
+    from feedsvc.web.hotpath import FeedHotPath
+
+    configure_logging(settings.log_format)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    cli.register(app)
+    app.wsgi_app = FeedHotPath(  # type: ignore[method-assign]
+        app.wsgi_app,
+        services.registry,
+        max_items=settings.feed_items,
+        before_request=services.start_background,
+    )
+    return app
+
+
+def services_of(app: Flask) -> Services:
+    """The Services object of an app made by create_app."""
+    return app.extensions["feedsvc"]  # type: ignore[no-any-return]

@@ -1,0 +1,175 @@
+"""Typed SQLAlchemy models. Times are stored in UTC; every column works on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on both stores (SQLite keeps no offset; we put UTC back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id_type(length: int) -> String:
+    # Byte order ("C" collation) on PostgreSQL, as SQLite's BINARY: ordering ties break the same
+    # way on both stores, whatever the server's locale.
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    slug: Mapped[str] = mapped_column(_id_type(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[str] = mapped_column(_id_type(200), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    content_html: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    image_caption: Mapped[str | None] = mapped_column(Text)
+    image_mime_type: Mapped[str | None] = mapped_column(String(255))
+    image_length: Mapped[int | None] = mapped_column(BigInteger)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Deletion marker, not a hard delete: feeds notice the removal, and a later PUT revives it.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When this row last changed (any field, deletion included): part of every feed fingerprint.
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Hash of the normalised record, so that an identical repeat changes nothing.
+    record_hash: Mapped[str] = mapped_column(String(64))
+
+    links: Mapped[list[ArticleCategory]] = relationship(
+        back_populates="article",
+        cascade="all, delete-orphan",
+        order_by="ArticleCategory.position",
+    )
+
+    __table_args__ = (Index("ix_articles_visible", "deleted_at", "published_at", "id"),)
+
+
+class ArticleCategory(Base):
+    """Which categories an article is in; published_at is copied here so that the newest items
+    of one category come from one index range scan, whatever the archive's size."""
+
+    __tablename__ = "article_categories"
+
+    category_slug: Mapped[str] = mapped_column(
+        _id_type(64), ForeignKey("categories.slug"), primary_key=True
+    )
+    article_id: Mapped[str] = mapped_column(
+        _id_type(200), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    article: Mapped[Article] = relationship(back_populates="links")
+
+    __table_args__ = (
+        Index(
+            "ix_article_categories_feed", "category_slug", "deleted", "published_at", "article_id"
+        ),
+        Index("ix_article_categories_article", "article_id"),
+    )
+
+
+class FeedState(Base):
+    """Change tracking of one feed (a category slug or ``all``).
+
+    Writers set ``change_seq`` from the global change counter; regeneration records the sequence
+    it has seen in ``rendered_seq``. The feed is dirty while ``change_seq > rendered_seq``.
+    """
+
+    __tablename__ = "feed_states"
+
+    key: Mapped[str] = mapped_column(_id_type(64), primary_key=True)
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    rendered_seq: Mapped[int] = mapped_column(BigInteger, default=-1)
+
+
+class FeedSnapshot(Base):
+    """The rendered feed: every variant's bytes, ETag and headers in one versioned bundle."""
+
+    __tablename__ = "feed_snapshots"
+
+    key: Mapped[str] = mapped_column(_id_type(64), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime)
+    # False when the feed changed more than once within the second of last_modified.
+    lm_exact: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bundle: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Counter(Base):
+    """Small named counters: ``changes`` (every write), ``snapshots`` (every new snapshot),
+    ``sweeps``; cheap to poll from every process."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Meta(Base):
+    """Recorded facts: the tag: authority, the settings fingerprint, the last sweep."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Lease(Base):
+    """Who may regenerate: one holder at a time across every process and instance."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,445 @@
+"""Every query of feedsvc. Functions take a Session; "not found" is None; no Flask imports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from feedsvc.models import (
+    Article,
+    ArticleCategory,
+    Category,
+    Counter,
+    FeedSnapshot,
+    FeedState,
+    Lease,
+    Meta,
+)
+
+if TYPE_CHECKING:
+    from feedsvc.records import ArticleRecord, CategoryRecord
+
+ALL = "all"
+CHUNK = 500  # rows per IN (...) query: well under SQLite's variable limit
+
+
+class StoreError(Exception):
+    """A database operation failed; the message says which and why."""
+
+
+# --- meta and counters -------------------------------------------------------------------------
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    """The recorded value of ``key``, or None."""
+    return session.scalar(select(Meta.value).where(Meta.key == key))
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    """Record ``value`` under ``key``."""
+    if session.execute(update(Meta).where(Meta.key == key).values(value=value)).rowcount == 0:
+        session.execute(insert(Meta).values(key=key, value=value))
+
+
+def read_counter(session: Session, name: str) -> int:
+    """The current value of a counter (0 when never bumped)."""
+    return session.scalar(select(Counter.value).where(Counter.name == name)) or 0
+
+
+def bump_counter(session: Session, name: str) -> int:
+    """Add one to a counter inside the caller's transaction and return the new value."""
+    stmt = update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+    if session.execute(stmt).rowcount == 0:
+        session.execute(insert(Counter).values(name=name, value=1))
+        return 1
+    return session.scalar(select(Counter.value).where(Counter.name == name)) or 0
+
+
+# --- categories --------------------------------------------------------------------------------
+
+
+def list_categories(session: Session) -> list[Category]:
+    """Every category, by slug."""
+    return list(session.scalars(select(Category).order_by(Category.slug)))
+
+
+def get_category(session: Session, slug: str) -> Category | None:
+    """The category ``slug``, or None."""
+    return session.get(Category, slug)
+
+
+def category_slugs(session: Session) -> set[str]:
+    """The slugs of every category."""
+    return set(session.scalars(select(Category.slug)))
+
+
+def upsert_category(session: Session, record: CategoryRecord, now: datetime) -> str:
+    """Insert or replace one category; returns ``created``, ``replaced`` or ``unchanged``."""
+    existing = session.get(Category, record.slug)
+    if existing is None:
+        session.add(
+            Category(
+                slug=record.slug,
+                name=record.name,
+                description=record.description,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+        _ensure_feed_states(session, [record.slug, ALL])
+        mark_feeds_changed(session, [record.slug])
+        return "created"
+    if (existing.name, existing.description) == (record.name, record.description):
+        return "unchanged"
+    existing.name = record.name
+    existing.description = record.description
+    existing.updated_at = now
+    session.flush()
+    # A category's name appears in every item that carries it, in every feed.
+    mark_feeds_changed(session, None)
+    return "replaced"
+
+
+# --- articles ----------------------------------------------------------------------------------
+
+
+def record_hash(record: ArticleRecord) -> str:
+    """A digest of the normalised record: equal digests mean an identical repeat."""
+    data = json.dumps(record.to_json(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _article_row(record: ArticleRecord, digest: str, now: datetime) -> dict[str, object]:
+    image = record.image
+    return {
+        "id": record.id,
+        "url": record.url,
+        "title": record.title,
+        "summary": record.summary,
+        "content_html": record.content_html,
+        "author": record.author,
+        "image_url": image.url if image else None,
+        "image_caption": image.caption if image else None,
+        "image_mime_type": image.mime_type if image else None,
+        "image_length": image.length if image else None,
+        "published_at": record.published_at,
+        "updated_at": record.updated_at,
+        "deleted_at": None,
+        "modified_at": now,
+        "record_hash": digest,
+    }
+
+
+def upsert_articles(session: Session, records: Sequence[ArticleRecord], now: datetime) -> list[str]:
+    """Insert or replace articles (the last of a repeated id wins); mark their feeds changed.
+
+    Returns, per record, ``created``, ``replaced``, ``unchanged`` or ``superseded``. The caller
+    has checked that every category exists.
+    """
+    last_index = {record.id: i for i, record in enumerate(records)}
+    existing = _existing_articles(session, list(last_index))
+    statuses: list[str] = []
+    rows_new: list[dict[str, object]] = []
+    rows_changed: list[dict[str, object]] = []
+    affected: set[str] = set()
+    for i, record in enumerate(records):
+        if last_index[record.id] != i:
+            statuses.append("superseded")
+            continue
+        digest = record_hash(record)
+        old = existing.get(record.id)
+        if old is not None and old[0] == digest and old[1] is None:
+            statuses.append("unchanged")
+            continue
+        row = _article_row(record, digest, now)
+        if old is None:
+            statuses.append("created")
+            rows_new.append(row)
+        else:
+            statuses.append("created" if old[1] is not None else "replaced")
+            rows_changed.append(row)
+            affected.update(old[2])
+        affected.update(record.categories)
+    if rows_new or rows_changed:
+        _write_articles(session, rows_new, rows_changed, records, last_index)
+        affected.add(ALL)
+        mark_feeds_changed(session, sorted(affected))
+    return statuses
+
+
+def _existing_articles(
+    session: Session, ids: list[str]
+) -> dict[str, tuple[str, datetime | None, list[str]]]:
+    """id -> (record hash, deleted_at, category slugs) for the ids already stored."""
+    found: dict[str, tuple[str, datetime | None, list[str]]] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        for aid, digest, deleted_at in session.execute(
+            select(Article.id, Article.record_hash, Article.deleted_at).where(Article.id.in_(chunk))
+        ):
+            found[aid] = (digest, deleted_at, [])
+        if found:
+            links = select(ArticleCategory.article_id, ArticleCategory.category_slug).where(
+                ArticleCategory.article_id.in_(chunk)
+            )
+            for aid, slug in session.execute(links):
+                found[aid][2].append(slug)
+    return found
+
+
+def _write_articles(
+    session: Session,
+    rows_new: list[dict[str, object]],
+    rows_changed: list[dict[str, object]],
+    records: Sequence[ArticleRecord],
+    last_index: dict[str, int],
+) -> None:
+    """Write article rows and replace their category links, with a few executemany calls."""
+    if rows_new:
+        session.execute(insert(Article), rows_new)
+    if rows_changed:
+        changed_ids = [row["id"] for row in rows_changed]
+        bound = [{**row, "b_id": row["id"]} for row in rows_changed]
+        table = Article.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({k: bindparam(k) for k in rows_changed[0] if k != "id"})
+        )
+        session.execute(stmt, bound)
+        for start in range(0, len(changed_ids), CHUNK):
+            chunk = changed_ids[start : start + CHUNK]
+            session.execute(delete(ArticleCategory).where(ArticleCategory.article_id.in_(chunk)))
+    links = []
+    for row in rows_new + rows_changed:
+        record = records[last_index[str(row["id"])]]
+        for position, slug in enumerate(record.categories):
+            links.append(
+                {
+                    "category_slug": slug,
+                    "article_id": record.id,
+                    "position": position,
+                    "published_at": record.published_at,
+                    "deleted": False,
+                }
+            )
+    if links:
+        session.execute(insert(ArticleCategory), links)
+
+
+def get_article(session: Session, article_id: str) -> Article | None:
+    """The stored (not deleted) article with its category links, or None."""
+    article = session.scalar(
+        select(Article).where(Article.id == article_id).options(selectinload(Article.links))
+    )
+    if article is None or article.deleted_at is not None:
+        return None
+    return article
+
+
+def delete_article(session: Session, article_id: str, now: datetime) -> bool:
+    """Mark the article deleted and its feeds changed; False if unknown or already deleted."""
+    article = get_article(session, article_id)
+    if article is None:
+        return False
+    article.deleted_at = now
+    article.modified_at = now
+    session.execute(
+        update(ArticleCategory).where(ArticleCategory.article_id == article_id).values(deleted=True)
+    )
+    session.flush()
+    mark_feeds_changed(session, [link.category_slug for link in article.links] + [ALL])
+    return True
+
+
+def count_articles(session: Session) -> int:
+    """How many articles are stored and not deleted."""
+    return session.scalar(select(func.count()).where(Article.deleted_at.is_(None))) or 0
+
+
+def visible_articles(session: Session, key: str, now: datetime, limit: int) -> list[Article]:
+    """The newest ``limit`` visible articles of a feed (a category slug or ``all``).
+
+    Visible: not deleted and published no later than ``now`` (embargoed ones wait). Ties on the
+    publication time are broken by id, the same on every store.
+    """
+    if key == ALL:
+        stmt = (
+            select(Article)
+            .where(Article.deleted_at.is_(None), Article.published_at <= now)
+            .order_by(Article.published_at.desc(), Article.id.desc())
+        )
+    else:
+        link = ArticleCategory
+        ids = (
+            select(link.article_id)
+            .where(link.category_slug == key, link.deleted.is_(False), link.published_at <= now)
+            .order_by(link.published_at.desc(), link.article_id.desc())
+            .limit(limit)
+        )
+        stmt = (
+            select(Article)
+            .where(Article.id.in_(ids))
+            .order_by(Article.published_at.desc(), Article.id.desc())
+        )
+    stmt = stmt.limit(limit).options(selectinload(Article.links))
+    return list(session.scalars(stmt))
+
+
+def embargo_lifted(session: Session, after: datetime, until: datetime) -> set[str]:
+    """Feeds with an article whose embargo ended in (after, until]: they have a new item."""
+    stmt = (
+        select(ArticleCategory.category_slug)
+        .where(
+            ArticleCategory.deleted.is_(False),
+            ArticleCategory.published_at > after,
+            ArticleCategory.published_at <= until,
+        )
+        .distinct()
+    )
+    keys = set(session.scalars(stmt))
+    return keys | {ALL} if keys else keys
+
+
+def next_embargo(session: Session, now: datetime) -> datetime | None:
+    """When the next embargoed article becomes visible, or None."""
+    return session.scalar(
+        select(func.min(Article.published_at)).where(
+            Article.deleted_at.is_(None), Article.published_at > now
+        )
+    )
+
+
+# --- change tracking ---------------------------------------------------------------------------
+
+
+def _ensure_feed_states(session: Session, keys: Iterable[str]) -> None:
+    wanted = set(keys)
+    have = set(session.scalars(select(FeedState.key).where(FeedState.key.in_(wanted))))
+    missing = sorted(wanted - have)
+    if missing:
+        session.execute(
+            insert(FeedState), [{"key": k, "change_seq": 0, "rendered_seq": -1} for k in missing]
+        )
+
+
+def mark_feeds_changed(session: Session, keys: Sequence[str] | None) -> int:
+    """Mark feeds (None: every feed) as changed; returns the change sequence number."""
+    seq = bump_counter(session, "changes")
+    stmt = update(FeedState).values(change_seq=seq)
+    if keys is not None:
+        stmt = stmt.where(FeedState.key.in_(set(keys)))
+    session.execute(stmt)
+    return seq
+
+
+def feed_keys(session: Session) -> list[str]:
+    """Every feed: ``all`` and each category."""
+    return [ALL, *sorted(category_slugs(session))]
+
+
+def dirty_feeds(session: Session) -> dict[str, int]:
+    """Feeds changed since they were last rendered: key -> the change sequence to record."""
+    _ensure_feed_states(session, feed_keys(session))
+    stmt = select(FeedState.key, FeedState.change_seq).where(
+        FeedState.change_seq > FeedState.rendered_seq
+    )
+    return dict(session.execute(stmt).all())
+
+
+def mark_rendered(session: Session, key: str, seq: int) -> None:
+    """Record that ``key`` has been rendered up to change sequence ``seq``."""
+    session.execute(
+        update(FeedState)
+        .where(FeedState.key == key, FeedState.rendered_seq < seq)
+        .values(rendered_seq=seq)
+    )
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+
+def snapshot_versions(session: Session) -> dict[str, int]:
+    """key -> version of every stored snapshot (cheap: no bundles)."""
+    return dict(session.execute(select(FeedSnapshot.key, FeedSnapshot.version)).all())
+
+
+def get_snapshot(session: Session, key: str) -> FeedSnapshot | None:
+    """The stored snapshot of a feed, or None."""
+    return session.get(FeedSnapshot, key)
+
+
+def load_snapshots(session: Session, keys: Iterable[str]) -> list[FeedSnapshot]:
+    """The stored snapshots of the given feeds."""
+    return list(session.scalars(select(FeedSnapshot).where(FeedSnapshot.key.in_(list(keys)))))
+
+
+def save_snapshot(session: Session, snapshot: FeedSnapshot, previous_version: int | None) -> bool:
+    """Store a new snapshot version atomically; False if another render got there first.
+
+    The compare-and-set on the version means an older render can never overwrite a newer one.
+    """
+    values = {
+        "version": snapshot.version,
+        "fingerprint": snapshot.fingerprint,
+        "last_modified": snapshot.last_modified,
+        "lm_exact": snapshot.lm_exact,
+        "created_at": snapshot.created_at,
+        "bundle": snapshot.bundle,
+    }
+    if previous_version is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(FeedSnapshot).values(key=snapshot.key, **values))
+        except IntegrityError:
+            return False
+        return True
+    stmt = (
+        update(FeedSnapshot)
+        .where(FeedSnapshot.key == snapshot.key, FeedSnapshot.version == previous_version)
+        .values(**values)
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+# --- leases ------------------------------------------------------------------------------------
+
+
+def acquire_lease(
+    session: Session, name: str, holder: str, now: datetime, expires_at: datetime
+) -> bool:
+    """Take or renew the lease ``name`` for ``holder``; False while someone else holds it."""
+    stmt = (
+        update(Lease)
+        .where(Lease.name == name)
+        .where((Lease.holder == holder) | (Lease.expires_at <= now))
+        .values(holder=holder, expires_at=expires_at)
+    )
+    if session.execute(stmt).rowcount == 1:
+        return True
+    if session.get(Lease, name) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.execute(insert(Lease).values(name=name, holder=holder, expires_at=expires_at))
+    except IntegrityError:
+        return False
+    return True
+
+
+def release_lease(session: Session, name: str, holder: str) -> None:
+    """Give the lease up at once, so another process can take over without waiting."""
+    session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+
+
+def check_connection(session: Session) -> None:
+    """Raise if the database cannot answer a trivial query."""
+    session.execute(select(1))
