@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -370,6 +371,29 @@ def mark_rendered(session: Session, key: str, seq: int) -> None:
 def snapshot_versions(session: Session) -> dict[str, int]:
     """key -> version of every stored snapshot (cheap: no bundles)."""
     return dict(session.execute(select(FeedSnapshot.key, FeedSnapshot.version)).all())
+
+
+@dataclass(frozen=True)
+class SnapshotHead:
+    """A stored snapshot's version and validators, without its bytes."""
+
+    version: int
+    fingerprint: str
+    last_modified: datetime
+    lm_exact: bool
+
+
+def snapshot_head(session: Session, key: str) -> SnapshotHead | None:
+    """Version, fingerprint and Last-Modified of a feed's stored snapshot, or None."""
+    row = session.execute(
+        select(
+            FeedSnapshot.version,
+            FeedSnapshot.fingerprint,
+            FeedSnapshot.last_modified,
+            FeedSnapshot.lm_exact,
+        ).where(FeedSnapshot.key == key)
+    ).first()
+    return None if row is None else SnapshotHead(*row)
 
 
 def get_snapshot(session: Session, key: str) -> FeedSnapshot | None:

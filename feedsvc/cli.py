@@ -1,0 +1,245 @@
+"""``flask --app wsgi COMMAND``: thin wrappers over the functions that do the work."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from feedsvc import demo, schema, store
+from feedsvc.ingest import store_articles, store_category
+from feedsvc.jsonutil import JSONError, loads_strict
+from feedsvc.records import RecordError
+from feedsvc.services import Services
+
+BATCH = 1000
+MAX_LINE_BYTES = 8 * 1024 * 1024
+
+
+def _services() -> Services:
+    return current_app.extensions["feedsvc"]  # type: ignore[no-any-return]
+
+
+def read_json_lines(stream: IO[bytes]) -> Iterator[tuple[int, Any, str | None]]:
+    """Yield (line number, parsed value, None) or (line number, None, reason) per line.
+
+    A blank line between records is reported; blank lines at the end of the file are not.
+    """
+    number = 0
+    blanks: list[int] = []
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            size = len(line)
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(1 << 20)
+                size += len(line)
+            yield number, None, f"line too long ({size} bytes; at most {MAX_LINE_BYTES})"
+            continue
+        text = line.strip()
+        if not text:
+            blanks.append(number)
+            continue
+        for blank in blanks:
+            yield blank, None, "blank line: JSON Lines needs one JSON object per line"
+        blanks.clear()
+        try:
+            yield number, loads_strict(text), None
+        except JSONError as exc:
+            yield number, None, str(exc)
+
+
+def _progress(total_bytes: int | None) -> Any:
+    """A progress bar on a terminal, nothing otherwise."""
+    if sys.stderr.isatty() and total_bytes:
+        return click.progressbar(length=total_bytes, label="importing", file=sys.stderr)
+    return None
+
+
+def _open(path: str) -> tuple[IO[bytes], int | None]:
+    if path == "-":
+        return sys.stdin.buffer, None
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return stream, size
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    services = _services()
+    schema.upgrade(services.db)
+    services.check_tag_authority()
+    click.echo(f"database at revision {schema.current_revision(services.db)}")
+
+
+@click.command("import-categories")
+@with_appcontext
+@click.argument("path")
+def import_categories_command(path: str) -> None:
+    """Upsert categories from a JSON Lines file (- for stdin)."""
+    services = _services()
+    stream, _ = _open(path)
+    bad = 0
+    counts: dict[str, int] = {}
+    with stream:
+        for number, value, reason in read_json_lines(stream):
+            if reason is None:
+                try:
+                    _, status = store_category(services.db, services.clock, value)
+                    counts[status] = counts.get(status, 0) + 1
+                    continue
+                except RecordError as exc:
+                    reason = str(exc)
+            bad += 1
+            click.echo(f"{number}: {reason}", err=True)
+    services.written()
+    _summary(counts, bad, "categories")
+    if bad:
+        sys.exit(1)
+
+
+@click.command("import-articles")
+@with_appcontext
+@click.argument("path")
+def import_articles_command(path: str) -> None:
+    """Upsert articles from a JSON Lines file (- for stdin); bad lines reported as LINE: reason."""
+    services = _services()
+    stream, size = _open(path)
+    bar = _progress(size)
+    counts: dict[str, int] = {}
+    bad = 0
+    batch: list[tuple[int, Any]] = []
+
+    def flush() -> None:
+        nonlocal bad
+        result = store_articles(
+            services.db, services.settings, services.clock, [v for _, v in batch]
+        )
+        for stored in result.stored:
+            counts[stored.status] = counts.get(stored.status, 0) + 1
+        for rejected in result.rejected:
+            bad += 1
+            click.echo(f"{batch[rejected.index][0]}: {rejected.reason}", err=True)
+        batch.clear()
+
+    with stream:
+        for number, value, reason in read_json_lines(stream):
+            if reason is not None:
+                bad += 1
+                click.echo(f"{number}: {reason}", err=True)
+            else:
+                batch.append((number, value))
+                if len(batch) >= BATCH:
+                    flush()
+            if bar is not None:
+                bar.update(stream.tell() - bar.pos)
+        if batch:
+            flush()
+    if bar is not None:
+        bar.render_finish()
+    services.written()
+    _summary(counts, bad, "articles")
+    if bad:
+        sys.exit(1)
+
+
+def _summary(counts: dict[str, int], bad: int, what: str) -> None:
+    parts = [f"{n} {status}" for status, n in sorted(counts.items())]
+    click.echo(f"{what}: {', '.join(parts) or 'none stored'}; {bad} rejected", err=True)
+
+
+@click.command("regenerate")
+@with_appcontext
+@click.option("--category", "slug", help="Only this category's feeds (or 'all').")
+def regenerate_command(slug: str | None) -> None:
+    """Regenerate changed feeds now (all, or one category)."""
+    services = _services()
+    if slug is not None:
+        with services.db.reading() as session:
+            if slug != store.ALL and store.get_category(session, slug) is None:
+                raise click.BadParameter(f"no category {slug!r}", param_hint="--category")
+    result = services.regenerator.run(only=slug)
+    click.echo(
+        f"rendered {len(result.rendered)}, unchanged {len(result.unchanged)}, "
+        f"failed {len(result.failed)} in {result.seconds:.3f} s"
+    )
+    for key, reason in result.failed.items():
+        click.echo(f"{key}: {reason}", err=True)
+    if result.failed:
+        sys.exit(1)
+
+
+@click.command("demo-data")
+@with_appcontext
+@click.option("--if-empty", is_flag=True, help="Only when no article is stored yet.")
+def demo_data_command(if_empty: bool) -> None:
+    """Load the demo categories and articles (deterministic)."""
+    services = _services()
+    if if_empty:
+        with services.db.reading() as session:
+            if store.count_articles(session):
+                click.echo("demo-data: articles already stored; nothing loaded")
+                return
+    for raw in demo.demo_categories():
+        store_category(services.db, services.clock, raw)
+    anchor = services.clock.now().replace(minute=0, second=0, microsecond=0)
+    articles = demo.demo_articles(services.settings.base_url, anchor)
+    result = store_articles(services.db, services.settings, services.clock, articles)
+    for rejected in result.rejected:
+        click.echo(f"demo article {rejected.index}: {rejected.reason}", err=True)
+    services.written()
+    click.echo(f"demo-data: {len(result.stored)} articles stored, {len(result.rejected)} rejected")
+    if result.rejected:
+        sys.exit(1)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run only regeneration, in the foreground, until SIGTERM or Ctrl-C."""
+    from feedsvc.scheduler import RegenerationScheduler
+
+    services = _services()
+    scheduler = RegenerationScheduler(
+        services.regenerator, services.settings.regenerate_seconds, blocking=True
+    )
+
+    def stop(_signum: int, _frame: Any) -> None:
+        scheduler.shutdown_from_signal()
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"scheduler: sweeping every {services.settings.regenerate_seconds} s", err=True)
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown()
+
+
+def register(app: Flask) -> None:
+    """Add every command to the app's CLI."""
+    for command in (
+        init_db_command,
+        import_categories_command,
+        import_articles_command,
+        regenerate_command,
+        demo_data_command,
+        scheduler_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,215 @@
+"""Storing incoming records: validation, category checks and the upsert, one code path for the
+CLI importer and the ingest API. A bad record is rejected with its reasons; the good ones around
+it are stored."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from feedsvc import store
+from feedsvc.clock import Clock
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.models import Article
+from feedsvc.records import (
+    ArticleRecord,
+    CategoryRecord,
+    FieldError,
+    ImageRecord,
+    RecordError,
+    parse_article,
+    parse_category,
+)
+
+
+@dataclass(frozen=True)
+class Stored:
+    index: int
+    id: str
+    status: str  # created, replaced, unchanged or superseded
+
+
+@dataclass(frozen=True)
+class Rejected:
+    index: int
+    id: str | None
+    details: list[FieldError]
+
+    @property
+    def reason(self) -> str:
+        """The reasons on one line: ``field: message; field: message``."""
+        return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in self.details)
+
+
+@dataclass
+class BatchResult:
+    stored: list[Stored] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written (so feeds may need regenerating)."""
+        return any(s.status in ("created", "replaced") for s in self.stored)
+
+
+def _raw_id(raw: object) -> str | None:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def validate_articles(
+    raws: Sequence[object], settings: Settings, known_slugs: set[str]
+) -> tuple[list[tuple[int, ArticleRecord]], list[Rejected]]:
+    """Parse every record and check its categories exist; split into good and rejected."""
+    good: list[tuple[int, ArticleRecord]] = []
+    rejected: list[Rejected] = []
+    for index, raw in enumerate(raws):
+        try:
+            record = parse_article(raw, settings.timezone)
+        except RecordError as exc:
+            rejected.append(Rejected(index, _raw_id(raw), list(exc.errors)))
+            continue
+        unknown = [
+            FieldError(
+                f"categories[{i}]",
+                f"unknown category {slug!r}; create it first (import-categories or PUT "
+                f"/api/v1/categories/{slug})",
+            )
+            for i, slug in enumerate(record.categories)
+            if slug not in known_slugs
+        ]
+        if unknown:
+            rejected.append(Rejected(index, record.id, unknown))
+        else:
+            good.append((index, record))
+    return good, rejected
+
+
+def store_articles(
+    db: Database, settings: Settings, clock: Clock, raws: Sequence[object]
+) -> BatchResult:
+    """Validate and upsert a batch of article records in one transaction."""
+    result = BatchResult()
+    with db.writing() as session:
+        good, result.rejected = validate_articles(raws, settings, store.category_slugs(session))
+        records = [record for _, record in good]
+        statuses = store.upsert_articles(session, records, clock.now()) if records else []
+    result.stored = [
+        Stored(index, record.id, status)
+        for (index, record), status in zip(good, statuses, strict=True)
+    ]
+    return result
+
+
+def store_category(db: Database, clock: Clock, raw: object) -> tuple[CategoryRecord, str]:
+    """Validate and upsert one category; RecordError when it breaks a rule."""
+    record = parse_category(raw)
+    with db.writing() as session:
+        status = store.upsert_category(session, record, clock.now())
+    return record, status
+
+
+def delete_article(db: Database, clock: Clock, article_id: str) -> bool:
+    """Remove an article from every feed; False when unknown or already deleted."""
+    with db.writing() as session:
+        return store.delete_article(session, article_id, clock.now())
+
+
+# --- one record at its URL (the ingest API's PUT and GET) ---------------------------------------
+
+
+def _url_mismatch(name: str, sent: object, expected: str) -> list[FieldError]:
+    """The error for a body field that names a different record than the URL (none if absent)."""
+    if sent is None or sent == expected:
+        return []
+    shown = repr(sent) if isinstance(sent, str) and len(sent) <= 80 else "a different value"
+    return [
+        FieldError(
+            name,
+            f"must equal the {name} in the URL ({expected!r}), got {shown}; leave it out or "
+            f"send the same {name}",
+        )
+    ]
+
+
+def _url_normalised(name: str) -> FieldError:
+    """The error for a URL whose record key changes when normalised (control characters)."""
+    return FieldError(name, f"the {name} in the URL contains characters a {name} may not have")
+
+
+def put_article(
+    db: Database, settings: Settings, clock: Clock, article_id: str, raw: Mapping[str, object]
+) -> tuple[ArticleRecord, str]:
+    """Validate and upsert the article sent for ``article_id``; returns it and its status.
+
+    A body ``id`` must be absent (the URL's is taken) or equal ``article_id``. RecordError lists
+    every broken rule, and then nothing is written.
+    """
+    errors = _url_mismatch("id", raw.get("id"), article_id)
+    with db.writing() as session:
+        good, rejected = validate_articles(
+            [{**raw, "id": article_id}], settings, store.category_slugs(session)
+        )
+        errors += [error for reject in rejected for error in reject.details]
+        if good and good[0][1].id != article_id:
+            errors.append(_url_normalised("id"))
+        if errors:
+            raise RecordError(errors)
+        record = good[0][1]
+        status = store.upsert_articles(session, [record], clock.now())[0]
+    return record, status
+
+
+def put_category(
+    db: Database, clock: Clock, slug: str, raw: Mapping[str, object]
+) -> tuple[CategoryRecord, str]:
+    """Validate and upsert the category sent for ``slug``; returns it and its status.
+
+    A body ``slug`` must be absent (the URL's is taken) or equal ``slug``. RecordError lists
+    every broken rule, and then nothing is written.
+    """
+    errors = _url_mismatch("slug", raw.get("slug"), slug)
+    try:
+        record = parse_category({**raw, "slug": slug})
+    except RecordError as exc:
+        raise RecordError(errors + exc.errors) from None
+    if record.slug != slug:
+        errors.append(_url_normalised("slug"))
+    if errors:
+        raise RecordError(errors)
+    with db.writing() as session:
+        status = store.upsert_category(session, record, clock.now())
+    return record, status
+
+
+def load_article(db: Database, article_id: str) -> ArticleRecord | None:
+    """The stored article as accepted (normalised); None when unknown or deleted."""
+    with db.reading() as session:
+        row = store.get_article(session, article_id)
+        # Built inside the session: the rollback at its end expires the row.
+        return None if row is None else _record_of(row)
+
+
+def _record_of(row: Article) -> ArticleRecord:
+    """The ArticleRecord a stored row was written from."""
+    image = None
+    if row.image_url is not None:
+        image = ImageRecord(
+            url=row.image_url,
+            caption=row.image_caption,
+            mime_type=row.image_mime_type,
+            length=row.image_length,
+        )
+    return ArticleRecord(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        summary=row.summary,
+        content_html=row.content_html,
+        author=row.author,
+        categories=tuple(link.category_slug for link in row.links),
+        image=image,
+        published_at=row.published_at,
+        updated_at=row.updated_at,
+    )

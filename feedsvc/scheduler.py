@@ -1,0 +1,178 @@
+"""The APScheduler jobs that call regeneration; nothing else.
+
+Two jobs: the safety-net ``sweep`` every FEEDSVC_REGENERATE_SECONDS, and a light ``watch`` that
+polls the change counter a few times a second, so a write made by any process or instance is in
+its feeds within a fraction of a second (bursts of writes collapse into one run). A lease row in
+the database makes exactly one process regenerate at a time, across every instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from feedsvc import store
+from feedsvc.regenerate import Regenerator
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "regenerator"
+LEASE_SECONDS = 10.0
+WATCH_SECONDS = 0.2
+
+
+class RegenerationScheduler:
+    """Runs regeneration on a schedule and when the database says something changed."""
+
+    def __init__(
+        self,
+        regenerator: Regenerator,
+        interval: int,
+        *,
+        blocking: bool = False,
+        watch_seconds: float = WATCH_SECONDS,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self.regenerator = regenerator
+        self.db = regenerator.db
+        self.clock = regenerator.clock
+        self.interval = interval
+        self.watch_seconds = watch_seconds
+        self.lease_seconds = lease_seconds
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holding = False
+        self._lease_until: datetime | None = None
+        self._seen_changes = -1
+        self._next_embargo: datetime | None = None
+        self._run_lock = threading.Lock()
+        self.sweeps = 0
+        self._scheduler: BaseScheduler = (
+            BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
+        )
+
+    def start(self) -> None:
+        """Add the two jobs and start (blocks when created with blocking=True)."""
+        self._scheduler.add_job(
+            self.sweep,
+            "interval",
+            seconds=self.interval,
+            id="sweep",
+            coalesce=True,
+            max_instances=1,
+            # A late run (busy process, suspended machine) still happens, once.
+            misfire_grace_time=max(1, self.interval),
+            next_run_time=self.clock.now(),
+        )
+        self._scheduler.add_job(
+            self.watch,
+            "interval",
+            seconds=self.watch_seconds,
+            id="watch",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        """Stop the jobs and give the lease up so another process takes over at once."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        if self.holding:
+            try:
+                with self.db.writing() as session:
+                    store.release_lease(session, LEASE_NAME, self.holder)
+            except Exception:
+                log.warning("scheduler: could not release the lease; it expires by itself")
+            self.holding = False
+
+    def shutdown_from_signal(self) -> None:
+        """Stop the jobs without waiting (safe inside a signal handler)."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def wake(self) -> None:
+        """Run the watch job now (a write happened in this process)."""
+        if self._scheduler.running:
+            job = self._scheduler.get_job("watch")
+            if job is not None:
+                job.modify(next_run_time=datetime.now(job.next_run_time.tzinfo))
+
+    # --- jobs ----------------------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """The scheduled run: regenerate whatever changed, counted in the ``sweeps`` counter."""
+        if not self._hold_lease():
+            return
+        try:
+            with self.db.writing() as session:
+                store.bump_counter(session, "sweeps")
+            self.sweeps += 1
+            self._run("sweep")
+        except Exception:
+            # A failed run is logged; the next interval runs again all the same.
+            log.exception("scheduler: sweep failed")
+
+    def watch(self) -> None:
+        """Cheap poll: regenerate when the change counter moved or an embargo has ended."""
+        try:
+            if not self._hold_lease():
+                return
+            with self.db.reading() as session:
+                changes = store.read_counter(session, "changes")
+            now = self.clock.now()
+            embargo_due = self._next_embargo is not None and self._next_embargo <= now
+            if changes != self._seen_changes or embargo_due:
+                self._seen_changes = changes
+                self._run("change")
+        except Exception:
+            log.exception("scheduler: watch failed")
+
+    def _run(self, reason: str) -> None:
+        if not self._run_lock.acquire(blocking=False):
+            return
+        try:
+            result = self.regenerator.run()
+            with self.db.reading() as session:
+                self._next_embargo = store.next_embargo(session, self.clock.now())
+            if result.rendered or result.failed:
+                log.info(
+                    "regenerate (%s): rendered %s, failed %s in %.3f s",
+                    reason,
+                    ",".join(result.rendered) or "-",
+                    ",".join(result.failed) or "-",
+                    result.seconds,
+                )
+        finally:
+            self._run_lock.release()
+
+    def _hold_lease(self) -> bool:
+        """Take or renew the lease when it is due; True while this process holds it."""
+        now = self.clock.now()
+        renew_at = None
+        if self._lease_until is not None:
+            renew_at = self._lease_until - timedelta(seconds=self.lease_seconds * 2 / 3)
+        if self.holding and renew_at is not None and now < renew_at:
+            return True
+        until = now + timedelta(seconds=self.lease_seconds)
+        try:
+            with self.db.writing() as session:
+                got = store.acquire_lease(session, LEASE_NAME, self.holder, now, until)
+        except Exception:
+            log.warning("scheduler: cannot reach the database for the lease", exc_info=True)
+            self.holding = False
+            return False
+        if got and not self.holding:
+            log.info("scheduler: %s now regenerates", self.holder)
+            self._seen_changes = -1
+        self.holding = got
+        self._lease_until = until if got else None
+        return got

@@ -1,0 +1,84 @@
+"""``make serve``: the production server.
+
+FEEDSVC_WORKERS granian WSGI worker processes on FEEDSVC_BIND run with FEEDSVC_SCHEDULER=off, and
+exactly one ``flask scheduler`` process regenerates beside them (across several instances on one
+database, the regeneration lease keeps it to one at a time). If either part exits, the other is
+stopped too, so a supervisor (systemd) sees the failure and restarts the whole.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from feedsvc.config import ConfigError, load_settings
+
+
+def _commands(workers: int, host: str, port: int) -> tuple[list[str], list[str]]:
+    bindir = os.path.dirname(sys.executable)
+    web = [
+        os.path.join(bindir, "granian"),
+        "--interface", "wsgi",
+        "--host", host,
+        "--port", str(port),
+        "--workers", str(workers),
+        "--blocking-threads", "1",
+        "--no-ws",
+        "--log-level", "warning",
+        "wsgi:app",
+    ]  # fmt: skip
+    scheduler = [os.path.join(bindir, "flask"), "--app", "wsgi", "scheduler"]
+    return web, scheduler
+
+
+def main() -> int:
+    """Start the web workers and the scheduler; forward SIGTERM/SIGINT; exit when one exits."""
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        print(f"feedsvc: {exc}", file=sys.stderr)
+        return 2
+    host, port = settings.bind
+    web_cmd, scheduler_cmd = _commands(settings.workers, host, port)
+    web_env = {**os.environ, "FEEDSVC_SCHEDULER": "off"}
+    children = [
+        subprocess.Popen(scheduler_cmd),
+        subprocess.Popen(web_cmd, env=web_env),
+    ]
+
+    stopping = False
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = stopping or _frame is not None
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    print(
+        f"feedsvc: {settings.workers} workers on http://{host}:{port}, scheduler pid "
+        f"{children[0].pid}",
+        file=sys.stderr,
+    )
+    while all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    forward(signal.SIGTERM, None)
+    deadline = time.monotonic() + 10
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if stopping:
+        return 0  # asked to stop: a clean shutdown
+    return max(abs(child.returncode or 0) for child in children) or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The feed hot path: a thin WSGI layer in front of Flask, like Werkzeug's SharedDataMiddleware.
+
+GET and HEAD of ``/feeds/SLUG.FORMAT`` do a lookup, a comparison and a write: the snapshot's
+bytes, ETag and header lists were all prepared during regeneration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from feedsvc.snapshot import FormatEntry, Snapshot, Variant
+from feedsvc.web.conditional import accepts_gzip, format_http_date, is_not_modified
+from feedsvc.web.limits import LimitCache, LimitError, parse_limit
+from feedsvc.web.registry import SnapshotRegistry
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+RequestHook = Callable[[str, str, int], None]
+
+NO_STORE = ("Cache-Control", "no-store")
+ERROR_TYPE = ("Content-Type", "text/plain; charset=utf-8")
+
+
+class DateHeader:
+    """The Date header value, formatted once per second."""
+
+    __slots__ = ("_second", "_value")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = ""
+
+    def __call__(self) -> tuple[str, str]:
+        now = int(time.time())
+        if now != self._second:
+            self._value = format_http_date(now)
+            self._second = now
+        return ("Date", self._value)
+
+
+class FeedHotPath:
+    """Answers feed requests from the registry; hands every other request to Flask."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        registry: SnapshotRegistry,
+        *,
+        max_items: int,
+        before_request: Callable[[], None] | None = None,
+        on_response: RequestHook | None = None,
+    ) -> None:
+        self.app = app
+        self.registry = registry
+        self.max_items = max_items
+        self.before_request = before_request
+        self.on_response = on_response
+        self.limits = LimitCache()
+        self.date = DateHeader()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self.before_request is not None:
+            self.before_request()
+        path: str = environ.get("PATH_INFO", "")
+        if not path.startswith("/feeds/"):
+            return self.app(environ, start_response)
+        found = self.registry.routes.get(path)
+        if found is None:
+            return self._error(start_response, path, 404, "Not Found", "No such feed.\n")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method != "GET" and method != "HEAD":
+            return self._error(
+                start_response, path, 405, "Method Not Allowed", "Feeds are read-only: use GET.\n"
+            )
+        snapshot, entry = found
+        query = environ.get("QUERY_STRING")
+        if query and "limit" in query and entry.spans is not None:
+            try:
+                entry = self._limited(snapshot, entry, query)
+            except LimitError as exc:
+                return self._error(start_response, path, 400, "Bad Request", f"{exc}\n")
+        variant = (
+            entry.gzip if accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")) else entry.identity
+        )
+        return self._respond(environ, start_response, path, snapshot, variant, method == "HEAD")
+
+    def _limited(self, snapshot: Snapshot, entry: FormatEntry, query: str) -> FormatEntry:
+        limit = parse_limit(query, self.max_items)
+        if limit is None:
+            return entry
+        return self.limits.get(snapshot, entry, limit)
+
+    def _respond(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        path: str,
+        snapshot: Snapshot,
+        variant: Variant,
+        head: bool,
+    ) -> list[bytes]:
+        if is_not_modified(
+            environ.get("HTTP_IF_NONE_MATCH"),
+            environ.get("HTTP_IF_MODIFIED_SINCE"),
+            variant.etag,
+            snapshot.last_modified,
+            snapshot.lm_exact,
+        ):
+            start_response("304 Not Modified", [self.date(), *variant.headers_304])
+            self._count(path, 304)
+            return []
+        start_response("200 OK", [self.date(), *variant.headers])
+        self._count(path, 200)
+        return [] if head else [variant.body]
+
+    def _error(
+        self, start_response: Callable[..., Any], path: str, status: int, reason: str, text: str
+    ) -> list[bytes]:
+        body = text.encode()
+        headers = [self.date(), ERROR_TYPE, ("Content-Length", str(len(body))), NO_STORE]
+        if status == 405:
+            headers.append(("Allow", "GET, HEAD"))
+        start_response(f"{status} {reason}", headers)
+        self._count(path, status)
+        return [body]
+
+    def _count(self, path: str, status: int) -> None:
+        if self.on_response is not None:
+            self.on_response(path, "", status)

@@ -1,0 +1,114 @@
+"""The snapshots a worker serves, kept in memory and refreshed from the database cheaply.
+
+A watcher thread polls one counter; when it moves, only the snapshots whose version changed are
+loaded. If the database goes away, the worker keeps serving what it has.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from feedsvc import store
+from feedsvc.db import Database
+from feedsvc.snapshot import FormatEntry, Snapshot, from_bundle
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotRegistry:
+    """Path -> (snapshot, format entry), replaced one feed at a time, never half-way."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[Snapshot, FormatEntry]] = {}
+        self.snapshots: dict[str, Snapshot] = {}
+        self._lock = threading.Lock()
+        self.seen_counter = -1
+        self.db_ok = True
+        self.db_error: str | None = None
+
+    def install(self, snapshot: Snapshot) -> bool:
+        """Serve ``snapshot`` unless a newer version of that feed is already served."""
+        with self._lock:
+            current = self.snapshots.get(snapshot.key)
+            if current is not None and current.version >= snapshot.version:
+                return False
+            self.snapshots[snapshot.key] = snapshot
+            for fmt, entry in snapshot.formats.items():
+                # One dict assignment per path: a request sees the old entry or the new one.
+                self.routes[f"/feeds/{snapshot.key}.{fmt}"] = (snapshot, entry)
+            return True
+
+    def refresh(self, db: Database) -> int:
+        """Load every snapshot whose stored version differs from ours; returns how many."""
+        with db.reading() as session:
+            counter = store.read_counter(session, "snapshots")
+            versions = store.snapshot_versions(session)
+            stale = [
+                key
+                for key, version in versions.items()
+                if key not in self.snapshots or self.snapshots[key].version < version
+            ]
+            rows = store.load_snapshots(session, stale) if stale else []
+            bundles = [row.bundle for row in rows]
+        installed = sum(self.install(from_bundle(bundle)) for bundle in bundles)
+        self.seen_counter = counter
+        return installed
+
+    def poll(self, db: Database) -> None:
+        """Refresh if the snapshot counter moved; remember whether the database answered."""
+        try:
+            with db.reading() as session:
+                counter = store.read_counter(session, "snapshots")
+            if counter != self.seen_counter:
+                self.refresh(db)
+        except Exception as exc:
+            if self.db_ok:
+                log.warning("snapshots: database unavailable, serving what is in memory: %s", exc)
+            self.db_ok = False
+            self.db_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return
+        if not self.db_ok:
+            log.info("snapshots: database reachable again")
+        self.db_ok = True
+        self.db_error = None
+
+
+class SnapshotWatcher:
+    """A daemon thread per worker process that keeps a registry fresh."""
+
+    def __init__(self, registry: SnapshotRegistry, db: Database, interval: float = 0.2) -> None:
+        self.registry = registry
+        self.db = db
+        self.interval = interval
+        self._pid: int | None = None
+        self._stop = threading.Event()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def ensure_running(self) -> None:
+        """Start the thread in this process if it is not running (also after a fork)."""
+        if self._pid == os.getpid():
+            return
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._stop.clear()
+            thread = threading.Thread(target=self._loop, name="feedsvc-snapshots", daemon=True)
+            thread.start()
+            self._thread = thread
+
+    def stop(self) -> None:
+        """End the thread (waiting briefly for a poll in progress)."""
+        self._stop.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout=5)
+        self._thread = None
+        self._pid = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.registry.poll(self.db)
+            self._stop.wait(self.interval)

@@ -1,0 +1,191 @@
+"""Fixtures: ``app`` on a fresh database (SQLite, and PostgreSQL too when
+FEEDSVC_TEST_DATABASE_URL is set), ``client``, ``runner``, a controllable ``clock``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from feedsvc import create_app, schema
+from feedsvc.clock import FrozenClock
+from feedsvc.db import Database
+from feedsvc.models import Base
+from feedsvc.services import Services
+
+PG_ENV = "FEEDSVC_TEST_DATABASE_URL"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+START = datetime(2026, 11, 20, 3, 0, 0, tzinfo=UTC)  # 10:00 in Hà Nội
+
+
+def _pg_admin_url() -> str:
+    raw = os.environ[PG_ENV]
+    if raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
+    return raw
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "feedsvc.db"
+    db = Database(f"sqlite:///{path}")
+    schema.upgrade(db)
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of our own, migrated once, dropped at the end."""
+    admin_url = _pg_admin_url()
+    name = f"feedsvc_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    schema.upgrade(db)
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _store_params() -> list[Any]:
+    marks = [pytest.mark.postgres]
+    if not os.environ.get(PG_ENV):
+        marks.append(pytest.mark.skip(reason=f"PostgreSQL run: set {PG_ENV}"))
+    return ["sqlite", pytest.param("postgresql", marks=marks)]
+
+
+@pytest.fixture(params=_store_params())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "feedsvc.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables}"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    """Per-test settings; override this fixture (or update it) in a test module."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    database_url: str, clock: FrozenClock, settings_overrides: dict[str, str]
+) -> Iterator[Flask]:
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "CLOCK": clock,
+        "FEEDSVC_DATABASE_URL": database_url,
+        "FEEDSVC_SCHEDULER": "off",
+        "FEEDSVC_BASE_URL": "http://feeds.test",
+        "FEEDSVC_SITE_URL": "https://bienphong.example",
+        "FEEDSVC_API_TOKENS": "test-token-1,test-token-2",
+    }
+    config.update(settings_overrides)
+    app = create_app(config)
+    yield app
+    services(app).shutdown()
+
+
+def services(app: Flask) -> Services:
+    return app.extensions["feedsvc"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+def category(slug: str, name: str, description: str | None = None) -> dict[str, Any]:
+    record: dict[str, Any] = {"slug": slug, "name": name}
+    if description:
+        record["description"] = description
+    return record
+
+
+def article(article_id: str, *categories: str, **fields: Any) -> dict[str, Any]:
+    """A valid article record; ``fields`` override or add fields."""
+    record: dict[str, Any] = {
+        "id": article_id,
+        "url": f"https://bienphong.example/{article_id}.html",
+        "title": f"Tin {article_id}: Đồn Biên phòng tuần tra",
+        "summary": f"Biên phòng - Tóm tắt {article_id}.",
+        "content_html": f"<p>Nội dung {article_id}.</p>",
+        "author": "Hồng Pha",
+        "categories": list(categories) or ["thoi-su"],
+        "published_at": "2026-11-19T08:00:00+07:00",
+    }
+    record.update(fields)
+    return record
+
+
+def load(app: Flask, categories: list[dict[str, Any]], articles: list[dict[str, Any]]) -> None:
+    """Store records through the same code path as the CLI and the API."""
+    from feedsvc.ingest import store_articles, store_category
+
+    s = services(app)
+    for raw in categories:
+        store_category(s.db, s.clock, raw)
+    if articles:
+        result = store_articles(s.db, s.settings, s.clock, articles)
+        assert not result.rejected, [r.reason for r in result.rejected]
+
+
+NEWSROOM = [
+    category("thoi-su", "Thời sự", "Tin thời sự trong nước"),
+    category("quoc-phong-an-ninh", "Quốc phòng - An ninh"),
+    category("kinh-te", "Kinh tế"),
+]
+
+
+@pytest.fixture
+def newsroom(app: Flask) -> Flask:
+    """Three categories and a few articles, regenerated once."""
+    load(
+        app,
+        NEWSROOM,
+        [
+            article("a1", "thoi-su", published_at="2026-11-19T08:00:00+07:00"),
+            article("a2", "thoi-su", "kinh-te", published_at="2026-11-19T09:00:00+07:00"),
+            article("a3", "quoc-phong-an-ninh", published_at="2026-11-19T10:00:00+07:00"),
+        ],
+    )
+    result = services(app).regenerator.run()
+    assert result.ok, result.failed
+    return app

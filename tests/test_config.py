@@ -1,0 +1,89 @@
+"""Settings: defaults, typed parsing, and a bad value stopping start-up with its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedsvc import create_app
+from feedsvc.config import ConfigError, load_settings
+
+
+def test_defaults() -> None:
+    s = load_settings({})
+    assert s.base_url == "http://127.0.0.1:8000"
+    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith(
+        "instance/feedsvc.db"
+    )
+    assert s.timezone.key == "Asia/Ho_Chi_Minh"
+    assert s.tag_authority == "bienphong.example,2026"
+    assert (s.feed_items, s.regenerate_seconds, s.cache_max_age, s.workers) == (50, 60, 60, 2)
+    assert s.api_tokens == () and s.scheduler is True and s.bind == ("127.0.0.1", 8000)
+    assert s.websub_hub is None and s.websub_allow_private is False and s.log_format == "text"
+
+
+def test_values_are_parsed_by_their_own_type() -> None:
+    s = load_settings(
+        {
+            "FEEDSVC_API_TOKENS": "12345,abc-DEF",
+            "FEEDSVC_FEED_ITEMS": "20",
+            "FEEDSVC_SCHEDULER": "off",
+            "FEEDSVC_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+            "FEEDSVC_BASE_URL": "https://news.example/rss",
+            "FEEDSVC_WEBSUB_HUB": "self",
+            "FEEDSVC_BIND": "0.0.0.0:9000",
+        }
+    )
+    assert s.api_tokens == ("12345", "abc-DEF")  # a token of digits stays a string
+    assert s.feed_items == 20 and s.scheduler is False
+    assert s.database_url == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    assert s.base_url == "https://news.example/rss"
+    assert s.websub_hub == "self" and s.bind == ("0.0.0.0", 9000)
+
+
+BAD = [
+    ("FEEDSVC_DATABASE_URL", "mysql://x/y"),
+    ("FEEDSVC_BASE_URL", "http://127.0.0.1:8000/"),
+    ("FEEDSVC_BASE_URL", "ftp://example.com"),
+    ("FEEDSVC_SITE_URL", "bienphong.com.vn"),
+    ("FEEDSVC_SITE_TITLE", "   "),
+    ("FEEDSVC_TAG_AUTHORITY", "bienphong.example"),
+    ("FEEDSVC_TAG_AUTHORITY", "http://x,2026"),
+    ("FEEDSVC_TIMEZONE", "GMT+7 Hà Nội"),
+    ("FEEDSVC_API_TOKENS", "good,,other"),
+    ("FEEDSVC_API_TOKENS", "good, "),
+    ("FEEDSVC_FEED_ITEMS", "0"),
+    ("FEEDSVC_FEED_ITEMS", "ten"),
+    ("FEEDSVC_FEED_ITEMS", "5.5"),
+    ("FEEDSVC_REGENERATE_SECONDS", "-1"),
+    ("FEEDSVC_CACHE_MAX_AGE", "0"),
+    ("FEEDSVC_SCHEDULER", "maybe"),
+    ("FEEDSVC_WORKERS", "0"),
+    ("FEEDSVC_BIND", "8000"),
+    ("FEEDSVC_BIND", "127.0.0.1:99999"),
+    ("FEEDSVC_LOG_FORMAT", "xml"),
+    ("FEEDSVC_WEBSUB_HUB", "hub.example"),
+    ("FEEDSVC_WEBSUB_ALLOW_PRIVATE", "sometimes"),
+    ("FEEDSVC_MAX_BODY_BYTES", "12"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD)
+def test_a_bad_value_stops_start_up_naming_it(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        create_app({name: value})
+    assert str(caught.value).startswith(f"{name}: ")
+
+
+def test_tag_authority_is_recorded_and_cannot_change(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    app = create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "news.example,2026"})
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    app.extensions["feedsvc"].shutdown()
+    same = create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "news.example,2026"})
+    same.extensions["feedsvc"].shutdown()
+    with pytest.raises(ConfigError) as caught:
+        create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "other.example,2026"})
+    message = str(caught.value)
+    assert message.startswith("FEEDSVC_TAG_AUTHORITY: ") and "news.example,2026" in message
