@@ -18,7 +18,7 @@ from feedsvc.db import Database
 from feedsvc.feed import Feed
 from feedsvc.feedmodel import build_feed, fingerprint
 from feedsvc.models import FeedSnapshot
-from feedsvc.render import MEDIA_TYPES, RENDERERS
+from feedsvc.render import MEDIA_TYPES, PAGES, RENDERERS
 from feedsvc.snapshot import ItemSpans, Snapshot, make_entry, to_bundle
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def render_snapshot(feed: Feed, key: str, version: int, fp: str, lm: int, exact:
         snapshot.formats[fmt] = make_entry(
             fmt, MEDIA_TYPES[fmt], body, snapshot, spans, links=links
         )
+    for fmt, (page, content_type) in PAGES.items():
+        snapshot.formats[fmt] = make_entry(fmt, content_type, page.render(feed), snapshot, None)
     return snapshot
 
 
