@@ -7,7 +7,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
+from werkzeug.http import http_date
 
 from feedsvc.clock import Clock
 from feedsvc.config import load_settings
@@ -39,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     cli.register(app)
+    app.after_request(_date_header)
     app.wsgi_app = FeedHotPath(  # type: ignore[method-assign]
         app.wsgi_app,
         services.registry,
@@ -46,6 +48,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         before_request=services.start_background,
     )
     return app
+
+
+def _date_header(response: Response) -> Response:
+    """Every response carries Date (RFC 9110 §6.6.1), whichever server runs the app."""
+    if "Date" not in response.headers:
+        response.headers["Date"] = http_date()
+    return response
 
 
 def services_of(app: Flask) -> Services:

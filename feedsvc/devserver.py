@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import logging
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from feedsvc import create_app, services_of
 
 log = logging.getLogger("feedsvc.devserver")
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without http.server's own Date header: the app sends Date itself
+    (a second Date header would make every response invalid)."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
 
 
 def main() -> None:
@@ -23,7 +33,15 @@ def main() -> None:
     host, port = services.settings.bind
     log.info("serving on http://%s:%d (public URL %s)", host, port, services.settings.base_url)
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+        run_simple(
+            host,
+            port,
+            app,
+            threaded=True,
+            use_reloader=False,
+            use_debugger=False,
+            request_handler=RequestHandler,
+        )
     finally:
         services.shutdown()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 from pathlib import Path
 
@@ -39,3 +40,17 @@ def test_make_run_serves_the_demo_feeds(tmp_path: Path) -> None:
         assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
         index = requests.get(f"{base}/", timeout=5)
         assert index.status_code == 200 and "/feeds/quoc-phong-an-ninh.rss" in index.text
+        for path in ("/feeds/all.atom", "/", "/feeds/nope.rss"):
+            assert len(_raw_headers(port, path).get_all("Date") or []) == 1, path
+
+
+def _raw_headers(port: int, path: str) -> http.client.HTTPMessage:
+    """The response headers exactly as sent (requests would fold repeated ones)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.msg
+    finally:
+        conn.close()
