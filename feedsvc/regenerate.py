@@ -23,7 +23,7 @@ from feedsvc.snapshot import ItemSpans, Snapshot, make_entry, to_bundle
 
 log = logging.getLogger(__name__)
 
-SnapshotListener = Callable[[Snapshot], None]
+SnapshotListener = Callable[[Snapshot], object]
 
 
 @dataclass

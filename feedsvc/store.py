@@ -7,9 +7,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -31,8 +32,9 @@ ALL = "all"
 CHUNK = 500  # rows per IN (...) query: well under SQLite's variable limit
 
 
-class StoreError(Exception):
-    """A database operation failed; the message says which and why."""
+def _rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE (their results are cursor results)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 # --- meta and counters -------------------------------------------------------------------------
@@ -45,7 +47,7 @@ def get_meta(session: Session, key: str) -> str | None:
 
 def set_meta(session: Session, key: str, value: str) -> None:
     """Record ``value`` under ``key``."""
-    if session.execute(update(Meta).where(Meta.key == key).values(value=value)).rowcount == 0:
+    if _rowcount(session.execute(update(Meta).where(Meta.key == key).values(value=value))) == 0:
         session.execute(insert(Meta).values(key=key, value=value))
 
 
@@ -57,7 +59,7 @@ def read_counter(session: Session, name: str) -> int:
 def bump_counter(session: Session, name: str) -> int:
     """Add one to a counter inside the caller's transaction and return the new value."""
     stmt = update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
-    if session.execute(stmt).rowcount == 0:
+    if _rowcount(session.execute(stmt)) == 0:
         session.execute(insert(Counter).values(name=name, value=1))
         return 1
     return session.scalar(select(Counter.value).where(Counter.name == name)) or 0
@@ -209,7 +211,7 @@ def _write_articles(
     if rows_changed:
         changed_ids = [row["id"] for row in rows_changed]
         bound = [{**row, "b_id": row["id"]} for row in rows_changed]
-        table = Article.__table__
+        table = cast(Table, Article.__table__)
         stmt = (
             update(table)
             .where(table.c.id == bindparam("b_id"))
@@ -431,7 +433,7 @@ def save_snapshot(session: Session, snapshot: FeedSnapshot, previous_version: in
         .where(FeedSnapshot.key == snapshot.key, FeedSnapshot.version == previous_version)
         .values(**values)
     )
-    return session.execute(stmt).rowcount == 1
+    return _rowcount(session.execute(stmt)) == 1
 
 
 # --- leases ------------------------------------------------------------------------------------
@@ -447,7 +449,7 @@ def acquire_lease(
         .where((Lease.holder == holder) | (Lease.expires_at <= now))
         .values(holder=holder, expires_at=expires_at)
     )
-    if session.execute(stmt).rowcount == 1:
+    if _rowcount(session.execute(stmt)) == 1:
         return True
     if session.get(Lease, name) is not None:
         return False
