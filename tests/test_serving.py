@@ -190,3 +190,25 @@ def test_workers_share_snapshots_through_the_database(newsroom: Flask) -> None:
             assert theirs.headers["Last-Modified"] == mine.headers["Last-Modified"]
     finally:
         services(other).shutdown()
+
+
+def test_a_new_worker_serves_stored_snapshots_on_its_first_request(newsroom: Flask) -> None:
+    """A worker started after regeneration loads the stored snapshots before answering."""
+    from feedsvc import create_app
+
+    s = services(newsroom)
+    worker = create_app(
+        {
+            "FEEDSVC_DATABASE_URL": s.settings.database_url,
+            "FEEDSVC_SCHEDULER": "off",
+            "FEEDSVC_BASE_URL": s.settings.base_url,
+            "FEEDSVC_SITE_URL": s.settings.site_url,
+            "CLOCK": s.clock,
+        }
+    )
+    try:
+        response = worker.test_client().get("/feeds/thoi-su.atom")
+        assert response.status_code == 200
+        assert response.data == newsroom.test_client().get("/feeds/thoi-su.atom").data
+    finally:
+        services(worker).shutdown()

@@ -94,6 +94,9 @@ class SnapshotWatcher:
         with self._start_lock:
             if self._pid == os.getpid():
                 return
+            # Load what is stored before this process answers its first request: a new
+            # worker must never 404 a feed that exists.
+            self.registry.poll(self.db)
             self._pid = os.getpid()
             self._stop.clear()
             thread = threading.Thread(target=self._loop, name="feedsvc-snapshots", daemon=True)
