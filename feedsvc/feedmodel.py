@@ -12,7 +12,7 @@ from feedsvc.feed import CategoryRef, Feed, Image, Item
 from feedsvc.models import Article, Category
 
 # Bump when rendering changes, so every feed is rendered again with the new code.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 
 def tag_uri(authority: str, article_id: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from feedsvc.feed import Feed
-from feedsvc.render import atom, jsonfeed, rss
+from feedsvc.render import atom, jsonfeed, page, rss
 from feedsvc.render._common import Parts
 
 
@@ -39,6 +39,6 @@ class PageRenderer(Protocol):
 
 
 # Pages served like feeds from the same snapshot: format -> (renderer, Content-Type).
-PAGES: dict[str, tuple[PageRenderer, str]] = {}
+PAGES: dict[str, tuple[PageRenderer, str]] = {"html": (page, page.MEDIA_TYPE)}
 
 __all__ = ["MEDIA_TYPES", "PAGES", "RENDERERS", "PageRenderer", "Parts", "Renderer"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, request
 
 from feedsvc import store
-from feedsvc.render import opml
+from feedsvc.render import opml, page
 from feedsvc.services import Services
 from feedsvc.snapshot import strong_etag
 from feedsvc.web.conditional import format_http_date, is_not_modified
@@ -57,8 +57,15 @@ def index() -> Response:
     """Every category with its feed links and autodiscovery tags."""
     settings = _services().settings
     categories, newest = _categories()
-    html = render_template("index.html", settings=settings, categories=categories)
-    return _cached(html.encode(), "text/html; charset=utf-8", newest)
+    # One cheap query per request; the page itself is rendered once per distinct input
+    # (page.render_index caches), and If-None-Match/If-Modified-Since answer 304 as for feeds.
+    index_page = page.Index(
+        base_url=settings.base_url,
+        site_url=settings.site_url,
+        site_title=settings.site_title,
+        categories=tuple(page.Listing(c.slug, c.name, c.description) for c in categories),
+    )
+    return _cached(page.render_index(index_page), page.MEDIA_TYPE, newest)
 
 
 @bp.get("/feeds.opml")
