@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
 from feedsvc.db import Database
+from feedsvc.jsonutil import JSONError, loads_strict
 from feedsvc.models import Article
 from feedsvc.records import (
     ArticleRecord,
@@ -18,6 +20,7 @@ from feedsvc.records import (
     FieldError,
     ImageRecord,
     RecordError,
+    clean_text,
     parse_article,
     parse_category,
 )
@@ -102,6 +105,54 @@ def store_articles(
     return result
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """JSON lines parsed and validated, with each good record's digest: all the CPU-bound work
+    of storing them, done where it can run in parallel (the importer's worker processes)."""
+
+    size: int
+    good: list[tuple[int, ArticleRecord, str]]  # index in the batch, record, record_hash
+    rejected: list[Rejected]
+
+
+def prepare_lines(
+    lines: Sequence[bytes], settings: Settings, known_slugs: set[str]
+) -> PreparedBatch:
+    """Parse each JSON line, validate it as an article, and hash the good ones (no database)."""
+    raws: list[object] = []
+    unparsed: list[Rejected] = []
+    positions: list[int] = []
+    for index, line in enumerate(lines):
+        try:
+            raws.append(loads_strict(line))
+            positions.append(index)
+        except JSONError as exc:
+            unparsed.append(Rejected(index, None, [FieldError("", str(exc))]))
+    good, rejected = validate_articles(raws, settings, known_slugs)
+    return PreparedBatch(
+        size=len(lines),
+        good=[(positions[i], record, store.record_hash(record)) for i, record in good],
+        rejected=sorted(
+            unparsed + [Rejected(positions[r.index], r.id, r.details) for r in rejected],
+            key=lambda r: r.index,
+        ),
+    )
+
+
+def store_prepared(db: Database, clock: Clock, batch: PreparedBatch) -> BatchResult:
+    """Upsert the good records of a prepared batch in one transaction."""
+    result = BatchResult(rejected=list(batch.rejected))
+    records = [record for _, record, _ in batch.good]
+    digests = [digest for _, _, digest in batch.good]
+    with db.writing() as session:
+        statuses = store.upsert_articles(session, records, clock.now(), digests) if records else []
+    result.stored = [
+        Stored(index, record.id, status)
+        for (index, record, _), status in zip(batch.good, statuses, strict=True)
+    ]
+    return result
+
+
 def store_category(db: Database, clock: Clock, raw: object) -> tuple[CategoryRecord, str]:
     """Validate and upsert one category; RecordError when it breaks a rule."""
     record = parse_category(raw)
@@ -181,6 +232,21 @@ def put_category(
     with db.writing() as session:
         status = store.upsert_category(session, record, clock.now())
     return record, status
+
+
+def is_article_id(text: str) -> bool:
+    """Whether ``text`` passes the article id rule unchanged, as every stored id did.
+
+    Lets a lookup refuse what cannot be stored before it reaches the database (PostgreSQL
+    rejects a NUL in a query parameter with an error, not with "no such row").
+    """
+    if clean_text(text) != text:
+        return False
+    try:
+        parse_article({"id": text}, ZoneInfo("UTC"))
+    except RecordError as exc:
+        return all(error.field != "id" for error in exc.errors)
+    return True
 
 
 def load_article(db: Database, article_id: str) -> ArticleRecord | None:

@@ -1,0 +1,344 @@
+"""The ingest API (INTERFACE.md, "Ingest API"): JSON in and out, bearer tokens.
+
+Every record goes through feedsvc.ingest, the code path the CLI importer uses, so the API
+accepts, rejects and normalises exactly as the CLI does. Each request is one transaction: a
+rejected request changes nothing.
+
+Request bodies must be JSON: ``Content-Type: application/json`` (or ``application/*+json``), or
+no Content-Type at all (then the body is read as JSON); any other type gets ``415``, and a form
+type ``400`` (a form may carry a token, RFC 6750 §2.2, which is refused).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from feedsvc import ingest
+from feedsvc.jsonutil import JSONError, loads_strict
+from feedsvc.records import FieldError, RecordError
+from feedsvc.services import Services
+from feedsvc.web.auth import authenticate, challenge, misplaced_credentials
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+RETRY_AFTER_SECONDS = "5"
+_READ_CHUNK = 64 * 1024
+# Every API response is private to its caller and changes with every write (RFC 9111 §5.2.2.5).
+_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+_DB_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
+class ApiError(Exception):
+    """An error response: status, a message saying what to fix, field details, headers."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: Iterable[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = list(details)
+        self.headers = dict(headers or {})
+
+
+def _services() -> Services:
+    return current_app.extensions["feedsvc"]  # type: ignore[no-any-return]
+
+
+def json_response(
+    payload: object, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response that no cache keeps."""
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    response = Response(body, status=status, content_type="application/json")
+    response.headers.update({**_NO_STORE, **(headers or {})})
+    return response
+
+
+def error_response(error: ApiError) -> Response:
+    """The interface's error body: {"error": …, "details": [{"field", "message"}, …]}."""
+    payload = {"error": error.message, "details": [d.to_json() for d in error.details]}
+    return json_response(payload, error.status, error.headers)
+
+
+# --- the guard: every request under /api/v1, routed or not -------------------------------------
+
+
+def _is_api_path(path: str) -> bool:
+    prefix = bp.url_prefix or ""
+    return path == prefix or path.startswith(prefix + "/")
+
+
+@bp.before_app_request
+def guard() -> Response | None:
+    """Refuse misplaced or missing credentials, then unknown routes and methods, as JSON.
+
+    An app-wide hook, because routing errors under /api/v1 never reach the blueprint's own
+    handlers. It runs before any view, so authentication comes before the body is read.
+    """
+    if not _is_api_path(request.path):
+        return None
+    error = _credentials_error() or _request_error()
+    return error_response(error) if error is not None else None
+
+
+def _credentials_error() -> ApiError | None:
+    """401 (or 400) unless the Authorization header, and only it, carries a valid token."""
+    header = request.headers.get("Authorization")
+    misplaced = misplaced_credentials(request.query_string, request.mimetype)
+    if misplaced is not None:
+        log.info("api: %s %s refused: token outside the header", request.method, request.path)
+        if header:  # RFC 6750 §3.1: more than one way of sending a token is invalid_request
+            return _unauthorised(400, misplaced, challenge("invalid_request"))
+        return _unauthorised(401, misplaced, challenge())
+    failure = authenticate(header, _services().settings.api_tokens)
+    if failure is None:
+        return None
+    # The reason only: never the header, whose value may be a real token.
+    log.info("api: %s %s refused: 401 %s", request.method, request.path, failure.reason)
+    return _unauthorised(401, failure.message, failure.challenge)
+
+
+def _request_error() -> ApiError | None:
+    """400 for a query string, 404/405 for what no endpoint answers."""
+    if request.query_string:
+        # None is defined, and a token may hide under any name: refuse rather than ignore.
+        return ApiError(400, "the ingest API takes no query parameters; remove everything from '?'")
+    routing = request.routing_exception
+    if isinstance(routing, MethodNotAllowed):
+        allowed = ", ".join(sorted(routing.valid_methods or ()))
+        message = f"{request.method} is not allowed here; use {allowed}"
+        return ApiError(405, message, headers={"Allow": allowed})
+    if isinstance(routing, NotFound):
+        return ApiError(404, f"no API endpoint at {request.path}")
+    return None
+
+
+def _unauthorised(status: int, message: str, www_authenticate: str) -> ApiError:
+    return ApiError(status, message, headers={"WWW-Authenticate": www_authenticate})
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    return error_response(error)
+
+
+@bp.errorhandler(RecordError)
+def _record_error(error: RecordError) -> Response:
+    count = len(error.errors)
+    message = f"the record breaks {count} rule{'s' if count != 1 else ''}; see details"
+    return error_response(ApiError(422, message, error.errors))
+
+
+def _database_unavailable(error: Exception) -> Response:
+    # The class only: a driver's message may quote the statement and its parameters.
+    log.warning("api: database unavailable (%s)", type(error).__name__)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    return error_response(ApiError(503, "database unavailable, retry later", headers=headers))
+
+
+for _exc in _DB_UNAVAILABLE:
+    bp.register_error_handler(_exc, _database_unavailable)
+
+
+@bp.errorhandler(IntegrityError)
+def _write_conflict(error: IntegrityError) -> Response:
+    # Two requests creating the same record at the same moment: one of them loses the insert.
+    log.warning("api: concurrent write conflict (%s)", type(error).__name__)
+    return error_response(
+        ApiError(
+            503,
+            "a concurrent write to the same record conflicted with this one; retry",
+            headers={"Retry-After": "1"},
+        )
+    )
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    return error_response(ApiError(error.code or 500, error.description or error.name))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    log.exception("api: %s %s failed", request.method, request.path)
+    return error_response(ApiError(500, "internal error; the request changed nothing"))
+
+
+# --- reading the body ---------------------------------------------------------------------------
+
+
+def _check_content_type() -> None:
+    """Accept JSON media types, or none; RFC 8259 §8.1: JSON text is UTF-8."""
+    mimetype = request.mimetype
+    is_json = mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+    if mimetype and not is_json:
+        raise ApiError(415, "send the body as JSON with 'Content-Type: application/json'")
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise ApiError(415, "JSON must be UTF-8 (RFC 8259 §8.1); drop the charset parameter")
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"the body is larger than {limit} bytes (FEEDSVC_MAX_BODY_BYTES); send fewer or "
+        "smaller records per request",
+    )
+
+
+def read_body(limit: int) -> bytes:
+    """The request body, refused with 413 above ``limit`` bytes without reading further.
+
+    Content-Length is checked before anything is read; a chunked body (no Content-Length) is
+    read only up to one byte past the limit.
+    """
+    length = request.content_length
+    if length is not None and length > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = request.stream.read(min(_READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+
+
+def read_json(kind: type, example: str) -> Any:
+    """The body parsed strictly as JSON; 400 unless it is a ``kind`` (dict or list)."""
+    _check_content_type()
+    body = read_body(_services().settings.max_body_bytes)
+    if not body.strip():
+        raise ApiError(400, f"the body is empty; send {example}")
+    try:
+        value = loads_strict(body)
+    except JSONError as exc:
+        raise ApiError(400, f"the body is not acceptable JSON: {exc}") from None
+    if not isinstance(value, kind):
+        raise ApiError(400, f"the body must be {example}")
+    return value
+
+
+# --- endpoints ----------------------------------------------------------------------------------
+
+_CATEGORY = 'a JSON object like {"name": "Quốc phòng - An ninh"}'
+_ARTICLE = 'a JSON object with "url", "title", "categories" and "published_at"'
+_BATCH = f"a JSON array of at most {MAX_BATCH} article objects"
+
+
+def _written(status: str) -> None:
+    """Wake regeneration when a write changed something (an identical repeat changes nothing)."""
+    if status != "unchanged":
+        _services().written()
+
+
+@bp.put("/categories/<slug>", provide_automatic_options=False)
+def put_category(slug: str) -> Response:
+    """Upsert one category: 201 new, 200 replaced or unchanged."""
+    services = _services()
+    record, status = ingest.put_category(
+        services.db, services.clock, slug, read_json(dict, _CATEGORY)
+    )
+    _written(status)
+    log.info("api: category %s %s", record.slug, status)
+    return json_response(record.to_json(), 201 if status == "created" else 200)
+
+
+@bp.put("/articles/<article_id>", provide_automatic_options=False)
+def put_article(article_id: str) -> Response:
+    """Upsert one article: 201 new (also after a delete), 200 replaced or unchanged."""
+    services = _services()
+    record, status = ingest.put_article(
+        services.db, services.settings, services.clock, article_id, read_json(dict, _ARTICLE)
+    )
+    _written(status)
+    log.info("api: article %s %s", record.id, status)
+    return json_response(record.to_json(), 201 if status == "created" else 200)
+
+
+@bp.get("/articles/<article_id>", provide_automatic_options=False)
+def get_article(article_id: str) -> Response:
+    """The stored article as accepted (normalised)."""
+    # What cannot be a stored id is not looked up (PostgreSQL refuses a NUL with an error).
+    known = ingest.is_article_id(article_id)
+    record = ingest.load_article(_services().db, article_id) if known else None
+    if record is None:
+        raise _unknown_article(article_id)
+    return json_response(record.to_json(), 200)
+
+
+@bp.delete("/articles/<article_id>", provide_automatic_options=False)
+def delete_article(article_id: str) -> Response:
+    """Remove an article from every feed: 204; 404 when unknown or already deleted."""
+    services = _services()
+    known = ingest.is_article_id(article_id)
+    if not (known and ingest.delete_article(services.db, services.clock, article_id)):
+        raise _unknown_article(article_id)
+    _written("deleted")
+    log.info("api: article %s deleted", article_id)
+    response = Response(status=204)
+    del response.headers["Content-Type"]  # RFC 9110 §15.3.5: no content, so no type
+    response.headers.update(_NO_STORE)
+    return response
+
+
+@bp.post("/articles", provide_automatic_options=False)
+def post_articles() -> Response:
+    """Upsert a batch: always 200 with what was stored and what was rejected, by index."""
+    raws = read_json(list, _BATCH)
+    if len(raws) > MAX_BATCH:
+        raise ApiError(
+            413, f"a batch holds at most {MAX_BATCH} articles, got {len(raws)}; split it"
+        )
+    services = _services()
+    result = ingest.store_articles(services.db, services.settings, services.clock, raws)
+    if result.changed:
+        services.written()
+    log.info(
+        "api: batch of %d: %d stored, %d rejected",
+        len(raws),
+        len(result.stored),
+        len(result.rejected),
+    )
+    return json_response(batch_json(result), 200)
+
+
+def batch_json(result: ingest.BatchResult) -> dict[str, list[dict[str, Any]]]:
+    """The interface's batch answer; a rejected record's ``id`` only when it had a string id."""
+    rejected: list[dict[str, Any]] = []
+    for reject in result.rejected:
+        entry: dict[str, Any] = {"index": reject.index}
+        if reject.id is not None:
+            entry["id"] = reject.id
+        entry["details"] = [d.to_json() for d in reject.details]
+        rejected.append(entry)
+    return {
+        "stored": [{"index": s.index, "id": s.id, "status": s.status} for s in result.stored],
+        "rejected": rejected,
+    }
+
+
+def _unknown_article(article_id: str) -> ApiError:
+    shown = repr(article_id) if len(article_id) <= 200 else "with this id"
+    return ApiError(404, f"no article {shown}: it was never stored, or it has been deleted")
