@@ -118,6 +118,20 @@ def app(
     services(app).shutdown()
 
 
+def another_worker(app: Flask) -> Flask:
+    """A second app on the same database and clock: another worker or instance."""
+    s = services(app)
+    return create_app(
+        {
+            "FEEDSVC_DATABASE_URL": s.settings.database_url,
+            "FEEDSVC_SCHEDULER": "off",
+            "FEEDSVC_BASE_URL": s.settings.base_url,
+            "FEEDSVC_SITE_URL": s.settings.site_url,
+            "CLOCK": s.clock,
+        }
+    )
+
+
 def services(app: Flask) -> Services:
     return app.extensions["feedsvc"]  # type: ignore[no-any-return]
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from feedsvc.web.conditional import format_http_date, parse_http_date
 
-from .conftest import services
+from .conftest import another_worker, services
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -168,18 +168,7 @@ def test_json_feed_parses(newsroom: Flask) -> None:
 
 def test_workers_share_snapshots_through_the_database(newsroom: Flask) -> None:
     """A second app on the same database (another worker) serves identical bytes and ETags."""
-    from feedsvc import create_app
-
-    s = services(newsroom)
-    other = create_app(
-        {
-            "FEEDSVC_DATABASE_URL": s.settings.database_url,
-            "FEEDSVC_SCHEDULER": "off",
-            "FEEDSVC_BASE_URL": s.settings.base_url,
-            "FEEDSVC_SITE_URL": s.settings.site_url,
-            "CLOCK": s.clock,
-        }
-    )
+    other = another_worker(newsroom)
     try:
         services(other).registry.refresh(services(other).db)
         for fmt in FORMATS:
@@ -194,18 +183,7 @@ def test_workers_share_snapshots_through_the_database(newsroom: Flask) -> None:
 
 def test_a_new_worker_serves_stored_snapshots_on_its_first_request(newsroom: Flask) -> None:
     """A worker started after regeneration loads the stored snapshots before answering."""
-    from feedsvc import create_app
-
-    s = services(newsroom)
-    worker = create_app(
-        {
-            "FEEDSVC_DATABASE_URL": s.settings.database_url,
-            "FEEDSVC_SCHEDULER": "off",
-            "FEEDSVC_BASE_URL": s.settings.base_url,
-            "FEEDSVC_SITE_URL": s.settings.site_url,
-            "CLOCK": s.clock,
-        }
-    )
+    worker = another_worker(newsroom)
     try:
         response = worker.test_client().get("/feeds/thoi-su.atom")
         assert response.status_code == 200
