@@ -8,14 +8,20 @@ stopped too, so a supervisor (systemd) sees the failure and restarts the whole.
 
 from __future__ import annotations
 
+import atexit
+import glob
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from types import FrameType
 
 from feedsvc.config import ConfigError, load_settings
+
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _commands(workers: int, host: str, port: int) -> tuple[list[str], list[str]]:
@@ -35,6 +41,23 @@ def _commands(workers: int, host: str, port: int) -> tuple[list[str], list[str]]
     return web, scheduler
 
 
+def fresh_metrics_dir() -> str:
+    """An empty directory for prometheus-client's multiprocess files, shared by every child.
+
+    The operator's PROMETHEUS_MULTIPROC_DIR is emptied of its ``*.db`` files (counts of an earlier
+    run must not add up with ours); without one, a new temporary directory, removed at exit.
+    """
+    path = os.environ.get(METRICS_DIR_ENV)
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for name in glob.glob(os.path.join(path, "*.db")):
+            os.remove(name)
+        return path
+    path = tempfile.mkdtemp(prefix="feedsvc-metrics-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def main() -> int:
     """Start the web workers and the scheduler; forward SIGTERM/SIGINT; exit when one exits."""
     try:
@@ -44,6 +67,7 @@ def main() -> int:
         return 2
     host, port = settings.bind
     web_cmd, scheduler_cmd = _commands(settings.workers, host, port)
+    os.environ[METRICS_DIR_ENV] = fresh_metrics_dir()  # /metrics adds up every child's counts
     web_env = {**os.environ, "FEEDSVC_SCHEDULER": "off"}
     children = [
         subprocess.Popen(scheduler_cmd),
