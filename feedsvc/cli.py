@@ -12,12 +12,12 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from feedsvc import demo, schema, store
-from feedsvc.ingest import store_articles, store_category
+from feedsvc.importer import ArticleImporter
+from feedsvc.ingest import BatchResult, store_articles, store_category
 from feedsvc.jsonutil import JSONError, loads_strict
 from feedsvc.records import RecordError
 from feedsvc.services import Services
 
-BATCH = 1000
 MAX_LINE_BYTES = 8 * 1024 * 1024
 
 
@@ -27,6 +27,22 @@ def _services() -> Services:
 
 def read_json_lines(stream: IO[bytes]) -> Iterator[tuple[int, Any, str | None]]:
     """Yield (line number, parsed value, None) or (line number, None, reason) per line.
+
+    A blank line between records is reported; blank lines at the end of the file are not.
+    """
+    for number, text, reason in read_lines(stream):
+        if text is None:
+            yield number, None, reason
+            continue
+        try:
+            yield number, loads_strict(text), None
+        except JSONError as exc:
+            yield number, None, str(exc)
+
+
+def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None, str | None]]:
+    """Yield (line number, stripped line, None) or (line number, None, reason) per line; the
+    lines are not parsed (the importer parses them in its worker processes).
 
     A blank line between records is reported; blank lines at the end of the file are not.
     """
@@ -51,10 +67,7 @@ def read_json_lines(stream: IO[bytes]) -> Iterator[tuple[int, Any, str | None]]:
         for blank in blanks:
             yield blank, None, "blank line: JSON Lines needs one JSON object per line"
         blanks.clear()
-        try:
-            yield number, loads_strict(text), None
-        except JSONError as exc:
-            yield number, None, str(exc)
+        yield number, text, None
 
 
 def _progress(total_bytes: int | None) -> Any:
@@ -123,33 +136,29 @@ def import_articles_command(path: str) -> None:
     bar = _progress(size)
     counts: dict[str, int] = {}
     bad = 0
-    batch: list[tuple[int, Any]] = []
 
-    def flush() -> None:
+    def report(numbers: list[int], result: BatchResult) -> None:
         nonlocal bad
-        result = store_articles(
-            services.db, services.settings, services.clock, [v for _, v in batch]
-        )
         for stored in result.stored:
             counts[stored.status] = counts.get(stored.status, 0) + 1
         for rejected in result.rejected:
             bad += 1
-            click.echo(f"{batch[rejected.index][0]}: {rejected.reason}", err=True)
-        batch.clear()
+            click.echo(f"{numbers[rejected.index]}: {rejected.reason}", err=True)
 
+    importer = ArticleImporter(services.db, services.settings, services.clock, report)
     with stream:
-        for number, value, reason in read_json_lines(stream):
-            if reason is not None:
-                bad += 1
-                click.echo(f"{number}: {reason}", err=True)
-            else:
-                batch.append((number, value))
-                if len(batch) >= BATCH:
-                    flush()
-            if bar is not None:
-                bar.update(stream.tell() - bar.pos)
-        if batch:
-            flush()
+        try:
+            for number, text, reason in read_lines(stream):
+                if text is None:
+                    bad += 1
+                    click.echo(f"{number}: {reason}", err=True)
+                else:
+                    importer.add(number, text)
+                if bar is not None:
+                    bar.update(stream.tell() - bar.pos)
+            importer.finish()
+        finally:
+            importer.close()
     if bar is not None:
         bar.render_finish()
     services.written()

@@ -5,10 +5,12 @@ The scheduler, the ``regenerate`` command and the tests all call :meth:`Regenera
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from feedsvc import store
@@ -16,14 +18,17 @@ from feedsvc.clock import Clock
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feed import Feed
-from feedsvc.feedmodel import build_feed, fingerprint
+from feedsvc.feedmodel import RENDERER_VERSION, build_feed, fingerprint
 from feedsvc.models import FeedSnapshot
-from feedsvc.render import MEDIA_TYPES, PAGES, RENDERERS
-from feedsvc.snapshot import ItemSpans, Snapshot, make_entry, to_bundle
+from feedsvc.render import MEDIA_TYPES, PAGES, RENDERERS, Parts, Renderer
+from feedsvc.snapshot import ItemSpans, Snapshot, bundle_items, make_entry, to_bundle
 
 log = logging.getLogger(__name__)
 
 SnapshotListener = Callable[[Snapshot], object]
+RunObserver = Callable[["RunResult"], object]
+# The key in RunResult.failed of a run that could not finish at all (no feed is named "*").
+WHOLE_RUN = "*"
 
 
 @dataclass
@@ -40,8 +45,85 @@ class RunResult:
         return not self.failed
 
 
-def render_snapshot(feed: Feed, key: str, version: int, fp: str, lm: int, exact: bool) -> Snapshot:
-    """Render every format of a feed and prepare its variants (bytes, gzip, ETags, headers)."""
+class RenderedItems:
+    """Item bytes a regeneration may reuse instead of rendering them again.
+
+    An item's bytes depend only on the item and the settings (every renderer declares its
+    namespaces on the root and cuts items out whole; tests/test_incremental.py holds them to it),
+    so they are keyed by :func:`item_keys` and taken from the feed's previous snapshot, or from a
+    feed rendered earlier in the same run (a new article is in its category's feed and in
+    ``all``). A changed feed then renders its head, its new items and its tail, and the cost of a
+    regeneration follows what changed, not the size of the feed or of the archive.
+    """
+
+    def __init__(self) -> None:
+        self.shared: dict[str, dict[str, bytes]] = {}  # rendered during this run
+        self.previous: dict[str, dict[str, bytes]] = {}  # the feed's stored snapshot
+
+    def known(self, fmt: str) -> Mapping[str, bytes]:
+        """Every reusable item of ``fmt``, by key."""
+        return ChainMap(self.shared.setdefault(fmt, {}), self.previous.get(fmt, {}))
+
+    def add(self, fmt: str, fresh: Mapping[str, bytes]) -> None:
+        """Remember items rendered now, for the next feeds of this run."""
+        self.shared.setdefault(fmt, {}).update(fresh)
+
+
+def item_keys(feed: Feed) -> tuple[str, ...]:
+    """One key per item naming everything its bytes are rendered from: the item itself, the
+    feed-wide settings and the renderer version (not the feed's own title, key or date)."""
+    context = repr(
+        (
+            RENDERER_VERSION,
+            feed.base_url,
+            feed.site_url,
+            feed.site_title,
+            feed.timezone,
+            feed.hub_url,
+            feed.language,
+            feed.generator,
+            feed.icon_url,
+            feed.logo_url,
+            feed.max_age,
+            sorted(feed.extra.items()),
+        )
+    )
+    return tuple(
+        hashlib.blake2b(
+            (context + repr(item)).encode("utf-8", "surrogatepass"), digest_size=16
+        ).hexdigest()
+        for item in feed.items
+    )
+
+
+def _render_parts(
+    renderer: Renderer, feed: Feed, keys: tuple[str, ...], known: Mapping[str, bytes]
+) -> tuple[Parts, dict[str, bytes]]:
+    """The feed's parts, rendering only the items not known yet; also returns those."""
+    missing = [i for i, key in enumerate(keys) if key not in known]
+    if len(missing) == len(keys):
+        parts = renderer.render_parts(feed)
+    else:
+        parts = renderer.render_parts(replace(feed, items=tuple(feed.items[i] for i in missing)))
+    fresh = dict(zip((keys[i] for i in missing), parts.items, strict=True))
+    items = tuple(fresh[key] if key in fresh else known[key] for key in keys)
+    return Parts(parts.head, items, parts.tail, parts.sep), fresh
+
+
+def render_snapshot(
+    feed: Feed,
+    key: str,
+    version: int,
+    fp: str,
+    lm: int,
+    exact: bool,
+    reuse: RenderedItems | None = None,
+) -> Snapshot:
+    """Render every format of a feed and prepare its variants (bytes, gzip, ETags, headers).
+
+    With ``reuse``, items already rendered are spliced in rather than rendered again.
+    """
+    keys = item_keys(feed)
     snapshot = Snapshot(
         key=key,
         version=version,
@@ -49,9 +131,12 @@ def render_snapshot(feed: Feed, key: str, version: int, fp: str, lm: int, exact:
         lm_exact=exact,
         fingerprint=fp,
         cache_max_age=feed.max_age,
+        item_keys=keys,
     )
     for fmt, renderer in RENDERERS.items():
-        parts = renderer.render_parts(feed)
+        parts, fresh = _render_parts(renderer, feed, keys, reuse.known(fmt) if reuse else {})
+        if reuse is not None:
+            reuse.add(fmt, fresh)
         body, spans = _join(parts.head, parts.items, parts.tail, parts.sep)
         links: tuple[str, ...] = ()
         if feed.hub_url:
@@ -112,10 +197,40 @@ class Regenerator:
         self.last_success: datetime | None = None
         self.runs = 0
         self.failures = 0
+        self.run_observers: list[RunObserver] = []
+        self._names: dict[str, str] | None = None
+        self._reuse = RenderedItems()
 
     def run(self, only: str | None = None, force: bool = False) -> RunResult:
         """Regenerate every changed feed (or only ``only``; ``force``: even if unchanged)."""
         started = time.perf_counter()
+        try:
+            result = self._run(only, force, started)
+        except Exception as exc:
+            # A run that cannot finish (database gone) is a failed run: observed, then raised.
+            failed = {WHOLE_RUN: f"{type(exc).__name__}: {exc}"}
+            self._observe(RunResult(failed=failed, seconds=time.perf_counter() - started))
+            raise
+        self._observe(result)
+        return result
+
+    def _observe(self, result: RunResult) -> None:
+        for observer in self.run_observers:
+            try:
+                observer(result)
+            except Exception:
+                log.exception("regenerate: a run observer failed")
+
+    def _run(self, only: str | None, force: bool, started: float) -> RunResult:
+        # Per run: the category names (read once, not once per feed) and the items rendered.
+        self._names = None
+        self._reuse = RenderedItems()
+        try:
+            return self._run_feeds(only, force, started)
+        finally:
+            self._reuse = RenderedItems()  # the run's items are not kept between runs
+
+    def _run_feeds(self, only: str | None, force: bool, started: float) -> RunResult:
         result = RunResult()
         now = self.clock.now()
         with self.db.writing() as session:
@@ -180,12 +295,26 @@ class Regenerator:
             except Exception:
                 log.exception("regenerate: a listener failed for feed %r", key)
 
+    def _previous_items(self, session: store.Session, key: str) -> dict[str, dict[str, bytes]]:
+        """The items of the feed's stored snapshot, by format and key (none if unreadable)."""
+        bundle = store.snapshot_bundle(session, key)
+        if bundle is None:
+            return {}
+        try:
+            return bundle_items(bundle)
+        except (ValueError, KeyError, TypeError):
+            # An unreadable bundle only costs a full render; the new snapshot replaces it.
+            log.warning("regenerate: stored snapshot of %r unreadable; rendering it whole", key)
+            return {}
+
     def _render_if_changed(self, key: str, now: datetime, force: bool) -> Snapshot | None:
         with self.db.reading() as session:
             category = None if key == store.ALL else store.get_category(session, key)
             if key != store.ALL and category is None:
                 return None
-            names = {c.slug: c.name for c in store.list_categories(session)}
+            if self._names is None:
+                self._names = {c.slug: c.name for c in store.list_categories(session)}
+            names = self._names
             articles = store.visible_articles(session, key, now, self.settings.feed_items)
             fp = fingerprint(self.settings, category, articles, names)
             previous = store.snapshot_head(session, key)
@@ -195,8 +324,9 @@ class Regenerator:
             feed = build_feed(
                 self.settings, key, category, articles, names, datetime.fromtimestamp(lm, UTC)
             )
+            self._reuse.previous = self._previous_items(session, key)
         version = 1 if previous is None else previous.version + 1
-        snapshot = render_snapshot(feed, key, version, fp, lm, exact)
+        snapshot = render_snapshot(feed, key, version, fp, lm, exact, self._reuse)
         row = FeedSnapshot(
             key=key,
             version=version,

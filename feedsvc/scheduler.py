@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from feedsvc import store
 from feedsvc.regenerate import Regenerator
@@ -26,7 +28,8 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "regenerator"
 LEASE_SECONDS = 10.0
-WATCH_SECONDS = 0.2
+WATCH_SECONDS = 0.1
+DB_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class RegenerationScheduler:
@@ -49,6 +52,7 @@ class RegenerationScheduler:
         self.lease_seconds = lease_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.holding = False
+        self._db_down = False
         self._lease_until: datetime | None = None
         self._seen_changes = -1
         self._next_embargo: datetime | None = None
@@ -133,8 +137,17 @@ class RegenerationScheduler:
             if changes != self._seen_changes or embargo_due:
                 self._seen_changes = changes
                 self._run("change")
+        except DB_UNAVAILABLE as exc:
+            self._database_down(exc)
         except Exception:
             log.exception("scheduler: watch failed")
+
+    def _database_down(self, exc: Exception) -> None:
+        """Log an outage once, not on every watch tick (0.2 s) with a traceback."""
+        if not self._db_down:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            log.warning("scheduler: database unreachable, not regenerating: %s", reason)
+        self._db_down = True
 
     def _run(self, reason: str) -> None:
         if not self._run_lock.acquire(blocking=False):
@@ -166,13 +179,18 @@ class RegenerationScheduler:
         try:
             with self.db.writing() as session:
                 got = store.acquire_lease(session, LEASE_NAME, self.holder, now, until)
-        except Exception:
-            log.warning("scheduler: cannot reach the database for the lease", exc_info=True)
+        except Exception as exc:
+            self._database_down(exc)
             self.holding = False
             return False
+        if self._db_down:
+            log.info("scheduler: database reachable again")
+            self._db_down = False
         if got and not self.holding:
             log.info("scheduler: %s now regenerates", self.holder)
             self._seen_changes = -1
+        elif self.holding and not got:
+            log.warning("scheduler: %s lost the lease to another process", self.holder)
         self.holding = got
         self._lease_until = until if got else None
         return got

@@ -141,11 +141,17 @@ def _article_row(record: ArticleRecord, digest: str, now: datetime) -> dict[str,
     }
 
 
-def upsert_articles(session: Session, records: Sequence[ArticleRecord], now: datetime) -> list[str]:
+def upsert_articles(
+    session: Session,
+    records: Sequence[ArticleRecord],
+    now: datetime,
+    digests: Sequence[str] | None = None,
+) -> list[str]:
     """Insert or replace articles (the last of a repeated id wins); mark their feeds changed.
 
     Returns, per record, ``created``, ``replaced``, ``unchanged`` or ``superseded``. The caller
-    has checked that every category exists.
+    has checked that every category exists; ``digests``, when given, are the records'
+    :func:`record_hash` computed beforehand (the importer does it in its worker processes).
     """
     last_index = {record.id: i for i, record in enumerate(records)}
     existing = _existing_articles(session, list(last_index))
@@ -157,7 +163,7 @@ def upsert_articles(session: Session, records: Sequence[ArticleRecord], now: dat
         if last_index[record.id] != i:
             statuses.append("superseded")
             continue
-        digest = record_hash(record)
+        digest = record_hash(record) if digests is None else digests[i]
         old = existing.get(record.id)
         if old is not None and old[0] == digest and old[1] is None:
             statuses.append("unchanged")
@@ -206,8 +212,10 @@ def _write_articles(
     last_index: dict[str, int],
 ) -> None:
     """Write article rows and replace their category links, with a few executemany calls."""
+    # Core inserts on the tables (not the ORM's bulk path, which costs about half as much again
+    # per row): the importer writes thousands of rows a second through here.
     if rows_new:
-        session.execute(insert(Article), rows_new)
+        session.execute(insert(cast(Table, Article.__table__)), rows_new)
     if rows_changed:
         changed_ids = [row["id"] for row in rows_changed]
         bound = [{**row, "b_id": row["id"]} for row in rows_changed]
@@ -235,7 +243,7 @@ def _write_articles(
                 }
             )
     if links:
-        session.execute(insert(ArticleCategory), links)
+        session.execute(insert(cast(Table, ArticleCategory.__table__)), links)
 
 
 def get_article(session: Session, article_id: str) -> Article | None:
@@ -299,12 +307,16 @@ def visible_articles(session: Session, key: str, now: datetime, limit: int) -> l
 
 def embargo_lifted(session: Session, after: datetime, until: datetime) -> set[str]:
     """Feeds with an article whose embargo ended in (after, until]: they have a new item."""
+    # Driven from articles: ix_articles_visible (deleted_at, published_at) finds the few rows of
+    # the window at once, where the links' index (category first) would scan every link on each
+    # run. A link's published_at is its article's, and both are marked on delete.
     stmt = (
         select(ArticleCategory.category_slug)
+        .join(Article, Article.id == ArticleCategory.article_id)
         .where(
-            ArticleCategory.deleted.is_(False),
-            ArticleCategory.published_at > after,
-            ArticleCategory.published_at <= until,
+            Article.deleted_at.is_(None),
+            Article.published_at > after,
+            Article.published_at <= until,
         )
         .distinct()
     )
@@ -398,9 +410,19 @@ def snapshot_head(session: Session, key: str) -> SnapshotHead | None:
     return None if row is None else SnapshotHead(*row)
 
 
+def snapshot_bundle(session: Session, key: str) -> bytes | None:
+    """The stored bundle of a feed's snapshot (its bytes only), or None."""
+    return session.scalar(select(FeedSnapshot.bundle).where(FeedSnapshot.key == key))
+
+
 def get_snapshot(session: Session, key: str) -> FeedSnapshot | None:
     """The stored snapshot of a feed, or None."""
     return session.get(FeedSnapshot, key)
+
+
+def snapshot_bundles(session: Session, keys: Sequence[str]) -> list[bytes]:
+    """The stored bundles of the given feeds (bytes only, no row objects)."""
+    return list(session.scalars(select(FeedSnapshot.bundle).where(FeedSnapshot.key.in_(keys))))
 
 
 def load_snapshots(session: Session, keys: Iterable[str]) -> list[FeedSnapshot]:
@@ -427,13 +449,18 @@ def save_snapshot(session: Session, snapshot: FeedSnapshot, previous_version: in
                 session.execute(insert(FeedSnapshot).values(key=snapshot.key, **values))
         except IntegrityError:
             return False
-        return True
-    stmt = (
-        update(FeedSnapshot)
-        .where(FeedSnapshot.key == snapshot.key, FeedSnapshot.version == previous_version)
-        .values(**values)
-    )
-    return _rowcount(session.execute(stmt)) == 1
+    else:
+        stmt = (
+            update(FeedSnapshot)
+            .where(FeedSnapshot.key == snapshot.key, FeedSnapshot.version == previous_version)
+            .values(**values)
+        )
+        if _rowcount(session.execute(stmt)) != 1:
+            return False
+    # Announced in the same transaction: every worker loads a saved snapshot even when the
+    # process that saved it dies before the end of its run.
+    bump_counter(session, "snapshots")
+    return True
 
 
 # --- leases ------------------------------------------------------------------------------------

@@ -190,3 +190,22 @@ def test_a_new_worker_serves_stored_snapshots_on_its_first_request(newsroom: Fla
         assert response.data == newsroom.test_client().get("/feeds/thoi-su.atom").data
     finally:
         services(worker).shutdown()
+
+
+def test_a_worker_that_never_loaded_answers_503_not_404() -> None:
+    """A worker whose database is unreachable from the start has nothing to serve yet."""
+    from feedsvc import create_app
+
+    app = create_app(
+        {
+            "FEEDSVC_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+            "FEEDSVC_SCHEDULER": "off",
+        }
+    )
+    try:
+        response = app.test_client().get("/feeds/thoi-su.rss")
+        assert response.status_code == 503
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Retry-After"] == "5"
+    finally:
+        services(app).shutdown()

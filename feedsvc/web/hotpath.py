@@ -6,7 +6,9 @@ bytes, ETag and header lists were all prepared during regeneration.
 
 from __future__ import annotations
 
+import os
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -39,6 +41,18 @@ class DateHeader:
         return ("Date", self._value)
 
 
+def _reset_after_fork(ref: weakref.ref[FeedHotPath]) -> Callable[[], None]:
+    """A fork hook that makes the child run before_request again (a weak reference: the hook
+    outlives test apps, which must stay collectable)."""
+
+    def reset() -> None:
+        hot = ref()
+        if hot is not None:
+            hot._started = hot.before_request is None
+
+    return reset
+
+
 class FeedHotPath:
     """Answers feed requests from the registry; hands every other request to Flask."""
 
@@ -58,15 +72,25 @@ class FeedHotPath:
         self.on_response = on_response
         self.limits = LimitCache()
         self.date = DateHeader()
+        # before_request (starting this process's background threads) runs until it has run
+        # once in this process, then costs one attribute test per request; a fork resets it.
+        self._started = before_request is None
+        os.register_at_fork(after_in_child=_reset_after_fork(weakref.ref(self)))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self.before_request is not None:
-            self.before_request()
+        if not self._started:
+            self._start()
         path: str = environ.get("PATH_INFO", "")
         if not path.startswith("/feeds/"):
             return self.app(environ, start_response)
         found = self.registry.routes.get(path)
         if found is None:
+            if self.registry.seen_counter < 0:
+                # Not loaded yet (a new worker while the database is down): not a 404, which
+                # a proxy could cache or a reader could take as the feed being gone.
+                return self._error(
+                    start_response, path, 503, "Service Unavailable", "Feeds are loading.\n"
+                )
             return self._error(start_response, path, 404, "Not Found", "No such feed.\n")
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "GET" and method != "HEAD":
@@ -84,6 +108,11 @@ class FeedHotPath:
             entry.gzip if accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")) else entry.identity
         )
         return self._respond(environ, start_response, path, snapshot, variant, method == "HEAD")
+
+    def _start(self) -> None:
+        if self.before_request is not None:
+            self.before_request()
+        self._started = True
 
     def _limited(self, snapshot: Snapshot, entry: FormatEntry, query: str) -> FormatEntry:
         limit = parse_limit(query, self.max_items)
@@ -121,6 +150,8 @@ class FeedHotPath:
         headers = [self.date(), ERROR_TYPE, ("Content-Length", str(len(body))), NO_STORE]
         if status == 405:
             headers.append(("Allow", "GET, HEAD"))
+        elif status == 503:
+            headers.append(("Retry-After", "5"))
         start_response(f"{status} {reason}", headers)
         self._count(path, status)
         return [body]

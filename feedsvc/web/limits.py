@@ -30,10 +30,14 @@ def parse_limit(query: str, max_items: int) -> int | None:
 
 
 class LimitCache:
-    """A bounded LRU of limited variants, keyed by feed, version, format and N."""
+    """A bounded LRU of limited variants, keyed by feed, version, format and N.
 
-    def __init__(self, capacity: int = 256) -> None:
-        self.capacity = capacity
+    Bounded by bytes, not entries, since it counts toward a worker's memory target.
+    """
+
+    def __init__(self, max_bytes: int = 24 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: OrderedDict[tuple[str, int, str, int], FormatEntry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -46,14 +50,23 @@ class LimitCache:
                 self._entries.move_to_end(key)
                 return found
         limited = splice(snapshot, entry, limit)
+        if limited is entry:
+            return entry
         with self._lock:
-            self._entries[key] = limited
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            if key not in self._entries:
+                self._entries[key] = limited
+                self.bytes += _size(limited)
+            while self.bytes > self.max_bytes and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                self.bytes -= _size(evicted)
         return limited
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _size(entry: FormatEntry) -> int:
+    return len(entry.identity.body) + len(entry.gzip.body)
 
 
 def splice(snapshot: Snapshot, entry: FormatEntry, limit: int) -> FormatEntry:

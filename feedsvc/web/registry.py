@@ -6,15 +6,44 @@ loaded. If the database goes away, the worker keeps serving what it has.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from feedsvc import store
 from feedsvc.db import Database
 from feedsvc.snapshot import FormatEntry, Snapshot, from_bundle
 
 log = logging.getLogger(__name__)
+
+REFRESH_CHUNK = 8  # snapshot bundles read per query
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None elsewhere (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand the pages freed by replaced snapshots back to the OS (glibc only).
+
+    Replaced bodies (50-250 kB each) are freed among small live objects; glibc keeps such holes
+    and, having raised its mmap threshold, puts the next bodies beside them, so without a trim
+    a worker's resident memory settles some 80 MB above what it holds after a full reload.
+    Called after a refresh that replaced snapshots, never on the request path.
+    """
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class SnapshotRegistry:
@@ -45,14 +74,21 @@ class SnapshotRegistry:
         with db.reading() as session:
             counter = store.read_counter(session, "snapshots")
             versions = store.snapshot_versions(session)
-            stale = [
-                key
-                for key, version in versions.items()
-                if key not in self.snapshots or self.snapshots[key].version < version
-            ]
-            rows = store.load_snapshots(session, stale) if stale else []
-            bundles = [row.bundle for row in rows]
-        installed = sum(self.install(from_bundle(bundle)) for bundle in bundles)
+        stale = [
+            key
+            for key, version in versions.items()
+            if key not in self.snapshots or self.snapshots[key].version < version
+        ]
+        installed = 0
+        # A few bundles at a time: a worker starting on 100 feeds would otherwise hold every
+        # bundle (about 1 MB each) and every snapshot made from them at once, twice its memory.
+        # A chunk may bring a version newer than `versions` said; install() keeps the newest.
+        for start in range(0, len(stale), REFRESH_CHUNK):
+            with db.reading() as session:
+                bundles = store.snapshot_bundles(session, stale[start : start + REFRESH_CHUNK])
+            installed += sum(self.install(from_bundle(bundle)) for bundle in bundles)
+            del bundles
+            release_free_memory()
         self.seen_counter = counter
         return installed
 
@@ -78,7 +114,7 @@ class SnapshotRegistry:
 class SnapshotWatcher:
     """A daemon thread per worker process that keeps a registry fresh."""
 
-    def __init__(self, registry: SnapshotRegistry, db: Database, interval: float = 0.2) -> None:
+    def __init__(self, registry: SnapshotRegistry, db: Database, interval: float = 0.1) -> None:
         self.registry = registry
         self.db = db
         self.interval = interval

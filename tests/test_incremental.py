@@ -1,0 +1,276 @@
+"""The fast paths behave exactly like the slow ones: spliced regeneration, stored item bytes,
+gzip, the importer's worker processes, and the hot path's once-per-process start."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from lxml import etree
+
+from feedsvc import store
+from feedsvc.clock import FrozenClock
+from feedsvc.feedmodel import build_feed
+from feedsvc.importer import BATCH, PARALLEL_AFTER_BATCHES, ArticleImporter
+from feedsvc.ingest import BatchResult, delete_article, store_articles, store_category
+from feedsvc.regenerate import item_keys, render_snapshot
+from feedsvc.render import RENDERERS
+from feedsvc.snapshot import Snapshot, bundle_items, from_bundle, gzip_bytes, to_bundle
+from feedsvc.web.hotpath import FeedHotPath
+from feedsvc.web.registry import SnapshotRegistry
+
+from .conftest import NEWSROOM, article, category, load, services
+
+
+def _stored(app: Flask) -> dict[str, Snapshot]:
+    s = services(app)
+    with s.db.reading() as session:
+        return {
+            key: from_bundle(row.bundle)
+            for key in store.feed_keys(session)
+            if (row := store.get_snapshot(session, key)) is not None
+        }
+
+
+def _rendered_whole(app: Flask, snapshot: Snapshot) -> Snapshot:
+    """The same feed rendered from scratch, nothing reused."""
+    s = services(app)
+    with s.db.reading() as session:
+        key = snapshot.key
+        cat = None if key == store.ALL else store.get_category(session, key)
+        names = {c.slug: c.name for c in store.list_categories(session)}
+        articles = store.visible_articles(session, key, s.clock.now(), s.settings.feed_items)
+        lm = datetime.fromtimestamp(snapshot.last_modified, UTC)
+        feed = build_feed(s.settings, key, cat, articles, names, lm)
+    return render_snapshot(
+        feed, key, snapshot.version, snapshot.fingerprint, snapshot.last_modified, True
+    )
+
+
+def _assert_parses(fmt: str, body: bytes) -> None:
+    if fmt == "json":
+        assert isinstance(json.loads(body)["items"], list)
+    elif fmt in RENDERERS:
+        etree.fromstring(body)
+
+
+NEW_AT = "2026-11-20T09:30:00+07:00"  # before the test clock: visible at once
+EDITS: dict[str, Any] = {
+    "new article": lambda s: store_articles(
+        s.db, s.settings, s.clock, [article("n1", "kinh-te", published_at=NEW_AT)]
+    ),
+    "edited article": lambda s: store_articles(
+        s.db, s.settings, s.clock, [article("a2", "thoi-su", "kinh-te", title="Sửa: tin a2")]
+    ),
+    "moved article": lambda s: store_articles(
+        s.db, s.settings, s.clock, [article("a1", "quoc-phong-an-ninh")]
+    ),
+    "deleted article": lambda s: delete_article(s.db, s.clock, "a3"),
+    "renamed category": lambda s: store_category(
+        s.db, s.clock, category("kinh-te", "Kinh tế - Tài chính")
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_spliced_regeneration_equals_a_whole_render(
+    newsroom: Flask, clock: FrozenClock, edit: str
+) -> None:
+    s = services(newsroom)
+    clock.advance(60)
+    EDITS[edit](s)
+    result = s.regenerator.run()
+    assert result.ok and result.rendered, result
+    for key, snapshot in _stored(newsroom).items():
+        whole = _rendered_whole(newsroom, snapshot)
+        assert snapshot.item_keys == whole.item_keys, key
+        for fmt, entry in whole.formats.items():
+            spliced = snapshot.formats[fmt]
+            assert spliced.identity.body == entry.identity.body, (key, fmt)
+            assert gzip.decompress(spliced.gzip.body) == entry.identity.body, (key, fmt)
+            _assert_parses(fmt, spliced.identity.body)
+
+
+def test_one_new_article_renders_one_item_per_feed(
+    newsroom: Flask, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = services(newsroom)
+    rendered: list[tuple[str, int]] = []
+    for fmt, renderer in RENDERERS.items():
+        real = renderer.render_parts
+
+        def counting(feed: Any, real: Any = real, fmt: str = fmt) -> Any:
+            rendered.append((fmt, len(feed.items)))
+            return real(feed)
+
+        monkeypatch.setattr(renderer, "render_parts", counting)
+    clock.advance(60)
+    EDITS["new article"](s)
+    result = s.regenerator.run()
+    assert sorted(result.rendered) == ["all", "kinh-te"]
+    # The new article is rendered once per format, in its first feed; the second reuses it.
+    assert sorted(rendered) == sorted([(fmt, n) for fmt in RENDERERS for n in (1, 0)])
+
+
+def test_force_rerenders_nothing_but_heads(newsroom: Flask, clock: FrozenClock) -> None:
+    s = services(newsroom)
+    before = _stored(newsroom)
+    clock.advance(60)
+    result = s.regenerator.run(force=True)
+    assert sorted(result.rendered) == sorted(before)
+    for key, snapshot in _stored(newsroom).items():
+        old = before[key]
+        assert snapshot.version == old.version + 1
+        assert snapshot.item_keys == old.item_keys
+        for fmt in RENDERERS:
+            body = snapshot.formats[fmt].identity.body
+            spans = snapshot.formats[fmt].spans
+            assert spans is not None
+            items = [body[a:b] for a, b in spans.items]
+            old_body = old.formats[fmt].identity.body
+            assert items == [old_body[a:b] for a, b in old.formats[fmt].spans.items]  # type: ignore[union-attr]
+
+
+def test_bundle_items_are_the_served_items(newsroom: Flask) -> None:
+    snapshot = _stored(newsroom)["thoi-su"]
+    found = bundle_items(to_bundle(snapshot))
+    assert sorted(found) == sorted(RENDERERS)
+    for fmt, items in found.items():
+        entry = snapshot.formats[fmt]
+        assert entry.spans is not None
+        body = entry.identity.body
+        assert list(items) == list(snapshot.item_keys)
+        assert list(items.values()) == [body[a:b] for a, b in entry.spans.items]
+
+
+def test_a_bundle_without_item_keys_means_a_whole_render(newsroom: Flask) -> None:
+    snapshot = _stored(newsroom)["thoi-su"]
+    bare = Snapshot(
+        key=snapshot.key,
+        version=snapshot.version,
+        last_modified=snapshot.last_modified,
+        lm_exact=snapshot.lm_exact,
+        fingerprint=snapshot.fingerprint,
+        cache_max_age=snapshot.cache_max_age,
+        formats=snapshot.formats,
+    )
+    assert bundle_items(to_bundle(bare)) == {}
+    assert from_bundle(to_bundle(bare)).item_keys == ()
+
+
+def test_item_keys_follow_settings_but_not_the_feed(newsroom: Flask) -> None:
+    s = services(newsroom)
+    with s.db.reading() as session:
+        articles = store.visible_articles(session, "all", s.clock.now(), 50)
+        names = {c.slug: c.name for c in store.list_categories(session)}
+        thoi_su = store.get_category(session, "thoi-su")
+    lm = s.clock.now()
+    everything = build_feed(s.settings, "all", None, articles, names, lm)
+    one = build_feed(s.settings, "thoi-su", thoi_su, articles[:1], names, lm)
+    assert item_keys(one) == item_keys(everything)[:1]
+    moved = build_feed(
+        dataclasses.replace(s.settings, base_url="http://elsewhere.test"),
+        "all", None, articles, names, lm,
+    )  # fmt: skip
+    assert item_keys(moved)[0] != item_keys(everything)[0]
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, 256 * 1024])
+def test_gzip_is_deterministic_standard_gzip(size: int) -> None:
+    data = os.urandom(size // 2).hex().encode()[:size] + b"<item>" * (size // 64)
+    packed = gzip_bytes(data)
+    assert packed == gzip_bytes(data)
+    assert gzip.decompress(packed) == data
+    with gzip.GzipFile(fileobj=io.BytesIO(packed)) as reader:
+        assert reader.read() == data
+    assert packed[4:8] == b"\0\0\0\0"  # MTIME 0 (RFC 1952 §2.3.1): no timestamp in the ETag
+
+
+# --- the importer ------------------------------------------------------------------------------
+
+
+def _import(app: Flask, lines: list[bytes], workers: int) -> tuple[list[str], dict[str, int]]:
+    s = services(app)
+    rejected: list[str] = []
+    counts: dict[str, int] = {}
+
+    def report(numbers: list[int], result: BatchResult) -> None:
+        for stored in result.stored:
+            counts[stored.status] = counts.get(stored.status, 0) + 1
+        rejected.extend(f"{numbers[r.index]}: {r.reason}" for r in result.rejected)
+
+    importer = ArticleImporter(s.db, s.settings, s.clock, report, workers=workers)
+    for number, line in enumerate(lines, start=1):
+        importer.add(number, line)
+    importer.finish()
+    return rejected, counts
+
+
+@pytest.mark.slow
+def test_worker_processes_import_like_one_process(app: Flask, tmp_path: Any) -> None:
+    load(app, NEWSROOM, [])
+    count = BATCH * (PARALLEL_AFTER_BATCHES + 1) + 7
+    lines = [
+        json.dumps(article(f"bulk-{i}", "thoi-su", published_at="2026-11-19T08:00:00Z")).encode()
+        for i in range(count)
+    ]
+    lines[5] = b'{"id": "broken'
+    lines[BATCH * 3 + 2] = json.dumps(article("bad-cat", "khong-co")).encode()
+    lines[BATCH * 3 + 3] = lines[BATCH * 3 + 4]  # a repeated id in one batch
+    rejected, counts = _import(app, lines, workers=2)
+    assert [r.split(":", 1)[0] for r in rejected] == ["6", str(BATCH * 3 + 3)]
+    assert "JSON" in rejected[0] and "khong-co" in rejected[1]
+    assert counts == {"created": count - 3, "superseded": 1}
+    again_rejected, again = _import(app, lines, workers=1)
+    assert again_rejected == rejected
+    assert again == {"unchanged": count - 3, "superseded": 1}
+    with services(app).db.reading() as session:
+        assert store.count_articles(session) == count - 3
+
+
+# --- the hot path's start ----------------------------------------------------------------------
+
+
+def _hot_path(calls: list[int]) -> FeedHotPath:
+    def fallback(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"flask"]
+
+    registry = SnapshotRegistry()
+    registry.seen_counter = 0  # loaded, and empty: unknown feeds are 404
+    return FeedHotPath(fallback, registry, max_items=50, before_request=lambda: calls.append(1))
+
+
+def _get(hot: FeedHotPath, path: str) -> str:
+    status: list[str] = []
+    hot({"PATH_INFO": path, "REQUEST_METHOD": "GET"}, lambda s, h, e=None: status.append(s))
+    return status[0]
+
+
+def test_before_request_runs_once_per_process() -> None:
+    calls: list[int] = []
+    hot = _hot_path(calls)
+    assert [_get(hot, p) for p in ("/feeds/x.rss", "/", "/feeds/x.rss")] == [
+        "404 Not Found",
+        "200 OK",
+        "404 Not Found",
+    ]
+    assert calls == [1]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a forked worker must start its background threads again
+        _get(hot, "/feeds/x.rss")
+        os.write(write, str(len(calls)).encode())
+        os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"2" and status == 0
+    os.close(read)
+    assert calls == [1]
