@@ -4,9 +4,14 @@ it are stored."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from feedsvc import store
 from feedsvc.clock import Clock
@@ -24,6 +29,34 @@ from feedsvc.records import (
     parse_article,
     parse_category,
 )
+
+P = ParamSpec("P")
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+CONFLICT_RETRIES = 3
+
+
+def retry_on_conflict(func: Callable[P, T]) -> Callable[P, T]:
+    """Run a write again when a concurrent writer got there first.
+
+    Two first-time PUTs of one id at once: on PostgreSQL the loser's INSERT fails on the primary
+    key; run again, it sees the row and replaces it. Deadlocks are retried the same way.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                return func(*args, **kwargs)
+            except (IntegrityError, OperationalError) as exc:
+                code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+                retriable = isinstance(exc, IntegrityError) or code in ("40001", "40P01")
+                if not retriable or attempt == CONFLICT_RETRIES:
+                    raise
+                log.info("ingest: concurrent write conflict (%s); trying again", code or "23505")
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -89,6 +122,7 @@ def validate_articles(
     return good, rejected
 
 
+@retry_on_conflict
 def store_articles(
     db: Database, settings: Settings, clock: Clock, raws: Sequence[object]
 ) -> BatchResult:
@@ -139,6 +173,7 @@ def prepare_lines(
     )
 
 
+@retry_on_conflict
 def store_prepared(db: Database, clock: Clock, batch: PreparedBatch) -> BatchResult:
     """Upsert the good records of a prepared batch in one transaction."""
     result = BatchResult(rejected=list(batch.rejected))
@@ -153,6 +188,7 @@ def store_prepared(db: Database, clock: Clock, batch: PreparedBatch) -> BatchRes
     return result
 
 
+@retry_on_conflict
 def store_category(db: Database, clock: Clock, raw: object) -> tuple[CategoryRecord, str]:
     """Validate and upsert one category; RecordError when it breaks a rule."""
     record = parse_category(raw)
@@ -189,6 +225,7 @@ def _url_normalised(name: str) -> FieldError:
     return FieldError(name, f"the {name} in the URL contains characters a {name} may not have")
 
 
+@retry_on_conflict
 def put_article(
     db: Database, settings: Settings, clock: Clock, article_id: str, raw: Mapping[str, object]
 ) -> tuple[ArticleRecord, str]:
@@ -212,6 +249,7 @@ def put_article(
     return record, status
 
 
+@retry_on_conflict
 def put_category(
     db: Database, clock: Clock, slug: str, raw: Mapping[str, object]
 ) -> tuple[CategoryRecord, str]:
