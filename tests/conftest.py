@@ -3,6 +3,7 @@ FEEDSVC_TEST_DATABASE_URL is set), ``client``, ``runner``, a controllable ``cloc
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -88,6 +89,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+TOKENS = ("test-token-1", "test-token-2")
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Across the whole suite, no API token ever reaches a log line."""
+    caplog.set_level(logging.DEBUG, logger="feedsvc")
+    yield
+    for record in caplog.records:
+        text = record.getMessage() + (caplog.text if record.exc_info else "")
+        assert not any(token in text for token in TOKENS), f"token logged: {record.getMessage()}"
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
@@ -110,7 +124,7 @@ def app(
         "FEEDSVC_SCHEDULER": "off",
         "FEEDSVC_BASE_URL": "http://feeds.test",
         "FEEDSVC_SITE_URL": "https://bienphong.example",
-        "FEEDSVC_API_TOKENS": "test-token-1,test-token-2",
+        "FEEDSVC_API_TOKENS": ",".join(TOKENS),
     }
     config.update(settings_overrides)
     app = create_app(config)
