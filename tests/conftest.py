@@ -97,9 +97,10 @@ def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Across the whole suite, no API token ever reaches a log line."""
     caplog.set_level(logging.DEBUG, logger="feedsvc")
     yield
-    for record in caplog.records:
-        text = record.getMessage() + (caplog.text if record.exc_info else "")
-        assert not any(token in text for token in TOKENS), f"token logged: {record.getMessage()}"
+    for when in ("setup", "call"):
+        for record in caplog.get_records(when):
+            text = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
+            assert not any(token in text for token in TOKENS), f"token logged: {text}"
 
 
 @pytest.fixture
