@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[int, int]] = {
     "import_speed": (300, 300),
     "memory": (420, 420),
     "freshness": (240, 240),
+    "websub_latency": (240, 240),
 }
 
 

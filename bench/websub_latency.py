@@ -112,9 +112,6 @@ def hub_server(folder: Path, server: str, database_url: str | None) -> Iterator[
         "FEEDSVC_API_TOKENS": TOKEN,
         "FEEDSVC_WEBSUB_HUB": "self",
         "FEEDSVC_WEBSUB_ALLOW_PRIVATE": "on",  # subscribers listen on 127.0.0.1
-        # The safety-net sweep only at start: a write landing during a sweep waits for the next
-        # one (a scheduler matter, measured elsewhere), which would blur the hub's own figure.
-        "FEEDSVC_REGENERATE_SECONDS": "3600",
     }
     if server == "run":
         cmd = ["make", "--no-print-directory", "-s", "run"]

@@ -33,12 +33,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from feedsvc import cli
     from feedsvc.logs import configure_logging
-    from feedsvc.web import api, pages
+    from feedsvc.web import api, ops, pages
     from feedsvc.web.hotpath import FeedHotPath
 
     configure_logging(settings.log_format)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(ops.bp)
+    if settings.websub_hub == "self":
+        from feedsvc.web import websub
+
+        app.register_blueprint(websub.bp)
     cli.register(app)
     app.after_request(_date_header)
     app.wsgi_app = FeedHotPath(  # type: ignore[method-assign]
@@ -46,7 +51,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         services.registry,
         max_items=settings.feed_items,
         before_request=services.start_background,
+        on_response=services.metrics.tally.on_response,
     )
+    if settings.access_log:
+        app.wsgi_app = ops.AccessLog(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -39,9 +39,15 @@ class Settings:
     workers: int
     bind: tuple[str, int]
     log_format: str
+    access_log: bool
     websub_hub: str | None
     websub_allow_private: bool
     max_body_bytes: int
+    websub_lease_seconds: int
+    websub_max_lease_seconds: int
+    websub_max_attempts: int
+    websub_backoff_seconds: float
+    websub_timeout_seconds: float
 
     def fingerprint(self) -> str:
         """The settings that change what a feed shows: a change re-renders every feed."""
@@ -88,6 +94,18 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
         value = int(raw.strip())
         if not low <= value <= high:
             raise ValueError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _seconds_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw.strip()):
+            raise ValueError(f"{raw!r} is not a number of seconds such as 10 or 0.5")
+        value = float(raw.strip())
+        if not low <= value <= high:
+            raise ValueError(f"{value:g} is outside {low:g}..{high:g}")
         return value
 
     return parse
@@ -187,9 +205,15 @@ PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FEEDSVC_WORKERS": ("workers", _int_between(1, 256)),
     "FEEDSVC_BIND": ("bind", _bind),
     "FEEDSVC_LOG_FORMAT": ("log_format", _log_format),
+    "FEEDSVC_ACCESS_LOG": ("access_log", _switch),
     "FEEDSVC_WEBSUB_HUB": ("websub_hub", _hub),
     "FEEDSVC_WEBSUB_ALLOW_PRIVATE": ("websub_allow_private", _switch),
     "FEEDSVC_MAX_BODY_BYTES": ("max_body_bytes", _int_between(1024, 1 << 30)),
+    "FEEDSVC_WEBSUB_LEASE_SECONDS": ("websub_lease_seconds", _int_between(1, 31536000)),
+    "FEEDSVC_WEBSUB_MAX_LEASE_SECONDS": ("websub_max_lease_seconds", _int_between(1, 31536000)),
+    "FEEDSVC_WEBSUB_MAX_ATTEMPTS": ("websub_max_attempts", _int_between(1, 100)),
+    "FEEDSVC_WEBSUB_BACKOFF_SECONDS": ("websub_backoff_seconds", _seconds_between(0.01, 86400)),
+    "FEEDSVC_WEBSUB_TIMEOUT_SECONDS": ("websub_timeout_seconds", _seconds_between(0.1, 300)),
 }
 
 

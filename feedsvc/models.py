@@ -173,3 +173,59 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSubSubscription(Base):
+    """A subscriber of the built-in WebSub hub: one row per (topic, callback).
+
+    Active while ``expires_at`` is in the future. A request not yet verified waits in the
+    ``pending_*`` columns, so a renewal changes nothing until it is verified (WebSub §5.1).
+    """
+
+    __tablename__ = "websub_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(Text)
+    feed_key: Mapped[str] = mapped_column(_id_type(64))
+    fmt: Mapped[str] = mapped_column(String(16))
+    callback: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text)
+    lease_seconds: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest request awaiting verification of intent (WebSub §5.3): mode, its parameters,
+    # a random id that the verification result must match, when to try, and how often it did.
+    pending_mode: Mapped[str | None] = mapped_column(String(16))
+    pending_secret: Mapped[str | None] = mapped_column(Text)
+    pending_lease: Mapped[int | None] = mapped_column(Integer)
+    pending_id: Mapped[str | None] = mapped_column(String(32))
+    verify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verify_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker holding the verification until then; another may take it over afterwards.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ux_websub_subscriptions_topic_callback", "topic", "callback", unique=True),
+        Index("ix_websub_subscriptions_feed", "feed_key", "expires_at"),
+        Index("ix_websub_subscriptions_verify", "verify_due_at"),
+    )
+
+
+class WebSubDelivery(Base):
+    """The one pending content delivery of a subscription: later changes of the feed update
+    it in place, so a subscriber always receives the newest feed and never a backlog."""
+
+    __tablename__ = "websub_deliveries"
+
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("websub_subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger)  # the snapshot version that enqueued it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_websub_deliveries_due", "next_attempt_at"),)

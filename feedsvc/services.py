@@ -10,9 +10,12 @@ from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import ConfigError, Settings
 from feedsvc.db import Database
+from feedsvc.metrics import Metrics
 from feedsvc.regenerate import Regenerator
 from feedsvc.scheduler import RegenerationScheduler
 from feedsvc.web.registry import SnapshotRegistry, SnapshotWatcher
+from feedsvc.websub import WebSubService
+from feedsvc.websub import build as build_websub
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,9 @@ class Services:
     registry: SnapshotRegistry
     watcher: SnapshotWatcher
     regenerator: Regenerator
+    metrics: Metrics
     scheduler: RegenerationScheduler | None = None
+    websub: WebSubService | None = None  # the built-in hub or an external hub's notifier
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -35,6 +40,12 @@ class Services:
         db = Database(settings.database_url)
         registry = SnapshotRegistry()
         regenerator = Regenerator(db, settings, clock, listeners=[registry.install])
+        websub = build_websub(settings, db, clock)
+        if websub is not None:
+            # Runs where regeneration runs: it only queues rows (or a notification).
+            regenerator.listeners.append(websub.on_snapshot)
+        metrics = Metrics(db, registry, clock)
+        regenerator.run_observers.append(metrics.observe_run)
         return cls(
             settings=settings,
             db=db,
@@ -42,6 +53,8 @@ class Services:
             registry=registry,
             watcher=SnapshotWatcher(registry, db),
             regenerator=regenerator,
+            metrics=metrics,
+            websub=websub,
         )
 
     def start_background(self) -> None:
@@ -53,6 +66,7 @@ class Services:
             if self._started:
                 return
             self._started = True
+            self.metrics.flusher.start()
             if self.settings.scheduler:
                 self.start_scheduler()
 
@@ -63,7 +77,14 @@ class Services:
                 self.regenerator, self.settings.regenerate_seconds
             )
             self.scheduler.start()
+            self.start_websub()
         return self.scheduler
+
+    def start_websub(self) -> None:
+        """Run the WebSub hub's verifications and deliveries in this process: the one that
+        runs the scheduler (``make run``, or ``flask scheduler`` under ``make serve``)."""
+        if self.websub is not None:
+            self.websub.start()
 
     def written(self) -> None:
         """Something was written by this process: regenerate soon."""
@@ -75,7 +96,10 @@ class Services:
         if self.scheduler is not None:
             self.scheduler.shutdown()
             self.scheduler = None
+        if self.websub is not None:
+            self.websub.stop()
         self.watcher.stop()
+        self.metrics.flusher.stop()
         self.db.dispose()
 
     def check_tag_authority(self) -> None:
