@@ -233,12 +233,15 @@ def scheduler_command() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     click.echo(f"scheduler: sweeping every {services.settings.regenerate_seconds} s", err=True)
+    # The WebSub hub's verifications and deliveries run beside regeneration, in this process.
+    services.start_websub()
     try:
         scheduler.start()
     except KeyboardInterrupt:
         pass
     finally:
         scheduler.shutdown()
+        services.shutdown()
 
 
 def register(app: Flask) -> None:

@@ -134,24 +134,26 @@ class RegenerationScheduler:
                 changes = store.read_counter(session, "changes")
             now = self.clock.now()
             embargo_due = self._next_embargo is not None and self._next_embargo <= now
-            if changes != self._seen_changes or embargo_due:
+            if (changes != self._seen_changes or embargo_due) and self._run("change"):
+                # Only a run that happened covers these changes: one skipped because a sweep
+                # held the lock must not hide a write from the next tick.
                 self._seen_changes = changes
-                self._run("change")
         except DB_UNAVAILABLE as exc:
             self._database_down(exc)
         except Exception:
             log.exception("scheduler: watch failed")
 
     def _database_down(self, exc: Exception) -> None:
-        """Log an outage once, not on every watch tick (0.2 s) with a traceback."""
+        """Log an outage once, not on every watch tick with a traceback."""
         if not self._db_down:
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             log.warning("scheduler: database unreachable, not regenerating: %s", reason)
         self._db_down = True
 
-    def _run(self, reason: str) -> None:
+    def _run(self, reason: str) -> bool:
+        """Regenerate now unless a run is already going; True when this run completed."""
         if not self._run_lock.acquire(blocking=False):
-            return
+            return False
         try:
             result = self.regenerator.run()
             with self.db.reading() as session:
@@ -164,6 +166,7 @@ class RegenerationScheduler:
                     ",".join(result.failed) or "-",
                     result.seconds,
                 )
+            return True
         finally:
             self._run_lock.release()
 

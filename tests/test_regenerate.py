@@ -248,3 +248,19 @@ def test_scheduler_publishes_a_write_without_regenerate(app: Flask) -> None:
         assert scheduler.holding
     finally:
         s.shutdown()
+
+
+def test_a_write_during_a_sweep_is_not_lost(newsroom: Flask) -> None:
+    """The watch tick that finds a run going must try again on the next tick."""
+    from feedsvc.scheduler import RegenerationScheduler
+
+    s = services(newsroom)
+    scheduler = RegenerationScheduler(s.regenerator, 3600)
+    assert scheduler._hold_lease()
+    scheduler.watch()  # sees the current counter, runs
+    load(newsroom, [], [article("d1", "thoi-su", published_at="2026-11-19T14:00:00+07:00")])
+    with scheduler._run_lock:  # a sweep is running
+        scheduler.watch()
+    assert "d1" not in _item_ids(newsroom, "thoi-su")
+    scheduler.watch()  # the next tick
+    assert _item_ids(newsroom, "thoi-su")[0] == "d1"
