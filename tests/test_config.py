@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc import create_app
-from feedsvc.config import ConfigError, load_settings
+from feedsvc.config import PARSERS, ConfigError, load_settings
 
 
 def test_defaults() -> None:
@@ -66,7 +66,17 @@ BAD = [
     ("FEEDSVC_WEBSUB_HUB", "hub.example"),
     ("FEEDSVC_WEBSUB_ALLOW_PRIVATE", "sometimes"),
     ("FEEDSVC_MAX_BODY_BYTES", "12"),
+    ("FEEDSVC_ACCESS_LOG", "verbose"),
+    ("FEEDSVC_WEBSUB_LEASE_SECONDS", "0"),
+    ("FEEDSVC_WEBSUB_MAX_LEASE_SECONDS", "a month"),
+    ("FEEDSVC_WEBSUB_MAX_ATTEMPTS", "0"),
+    ("FEEDSVC_WEBSUB_BACKOFF_SECONDS", "-1"),
+    ("FEEDSVC_WEBSUB_TIMEOUT_SECONDS", "0"),
 ]
+
+
+def test_every_variable_has_a_bad_value_above() -> None:
+    assert {name for name, _ in BAD} == set(PARSERS)
 
 
 @pytest.mark.parametrize(("name", "value"), BAD)
