@@ -6,13 +6,55 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from feedsvc.config import Settings
 from feedsvc.feed import CategoryRef, Feed, Image, Item
-from feedsvc.models import Article, Category
+from feedsvc.models import Category
 
 # Bump when rendering changes, so every feed is rendered again with the new code.
 RENDERER_VERSION = "2"
+
+
+class StoredLink(Protocol):
+    """One category of a stored article."""
+
+    @property
+    def category_slug(self) -> str: ...
+
+
+class StoredArticle(Protocol):
+    """A stored article: the ORM's :class:`~feedsvc.models.Article`, or the plain
+    :class:`~feedsvc.store.ArticleRow` regeneration reads with Core."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str | None: ...
+    @property
+    def content_html(self) -> str | None: ...
+    @property
+    def author(self) -> str | None: ...
+    @property
+    def image_url(self) -> str | None: ...
+    @property
+    def image_caption(self) -> str | None: ...
+    @property
+    def image_mime_type(self) -> str | None: ...
+    @property
+    def image_length(self) -> int | None: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime | None: ...
+    @property
+    def modified_at(self) -> datetime: ...
+    @property
+    def links(self) -> Sequence[StoredLink]: ...
 
 
 def tag_uri(authority: str, article_id: str) -> str:
@@ -23,7 +65,7 @@ def tag_uri(authority: str, article_id: str) -> str:
 def fingerprint(
     settings: Settings,
     category: Category | None,
-    articles: Sequence[Article],
+    articles: Sequence[StoredArticle],
     names: Mapping[str, str],
 ) -> str:
     """A digest of everything a feed shows: equal digests render equal bytes."""
@@ -43,7 +85,7 @@ def fingerprint(
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
 
 
-def build_item(settings: Settings, article: Article, names: Mapping[str, str]) -> Item:
+def build_item(settings: Settings, article: StoredArticle, names: Mapping[str, str]) -> Item:
     """One article as a feed item, its times in the configured zone."""
     tz = settings.timezone
     published = article.published_at.astimezone(tz)
@@ -73,15 +115,38 @@ def build_item(settings: Settings, article: Article, names: Mapping[str, str]) -
     )
 
 
+def _item(
+    settings: Settings,
+    article: StoredArticle,
+    names: Mapping[str, str],
+    built: dict[tuple[str, datetime], Item] | None,
+) -> Item:
+    """:func:`build_item`, or the item built before from the same row version."""
+    if built is None:
+        return build_item(settings, article, names)
+    # Every write of an article sets modified_at, so (id, modified_at) names one row version.
+    version = (article.id, article.modified_at)
+    item = built.get(version)
+    if item is None:
+        item = built[version] = build_item(settings, article, names)
+    return item
+
+
 def build_feed(
     settings: Settings,
     key: str,
     category: Category | None,
-    articles: Sequence[Article],
+    articles: Sequence[StoredArticle],
     names: Mapping[str, str],
     last_modified: datetime,
+    built: dict[tuple[str, datetime], Item] | None = None,
 ) -> Feed:
-    """The feed object of a category (or of ``all`` when category is None)."""
+    """The feed object of a category (or of ``all`` when category is None).
+
+    ``built`` holds items already built with the same settings and names, by article id and
+    modification time (an article is in its categories' feeds and in ``all``); new ones are
+    added to it.
+    """
     site = settings.site_title
     if category is None:
         title = f"{site} – Tất cả tin"
@@ -102,7 +167,7 @@ def build_feed(
         timezone=settings.timezone,
         last_modified=last_modified.astimezone(settings.timezone),
         max_age=settings.cache_max_age,
-        items=tuple(build_item(settings, a, names) for a in articles),
+        items=tuple(_item(settings, a, names, built) for a in articles),
         category=ref,
         hub_url=f"{settings.base_url}/websub" if hub == "self" else hub,
         icon_url=f"{settings.base_url}/static/icon-64.png",

@@ -22,7 +22,8 @@ from feedsvc.db import Database
 from feedsvc.ingest import BatchResult, PreparedBatch, prepare_lines, store_prepared
 
 BATCH = 1000
-# Small imports (the demo, a day's corrections) never pay for starting worker processes.
+# Small imports (the demo, a day's corrections) never pay for starting worker processes: the
+# first batches are held until the input proves longer, then go to the workers with the rest.
 PARALLEL_AFTER_BATCHES = 2
 
 Report = Callable[[list[int], BatchResult], None]
@@ -47,6 +48,7 @@ class ArticleImporter:
         self._numbers: list[int] = []
         self._lines: list[bytes] = []
         self._batches = 0
+        self._held: list[tuple[list[int], list[bytes]]] = []  # until the input proves large
         self._pool: ProcessPoolExecutor | None = None
         self._pending: deque[tuple[list[int], Future[PreparedBatch]]] = deque()
 
@@ -62,6 +64,9 @@ class ArticleImporter:
         try:
             if self._lines:
                 self._submit()
+            held, self._held = self._held, []
+            for numbers, lines in held:  # a small input: done here, no worker started
+                self._store_here(numbers, lines)
             while self._pending:
                 self._store_next()
         finally:
@@ -77,19 +82,34 @@ class ArticleImporter:
         numbers, lines = self._numbers, self._lines
         self._numbers, self._lines = [], []
         self._batches += 1
-        slugs = self._known_slugs()
-        if self._pool is None and self.workers > 1 and self._batches > PARALLEL_AFTER_BATCHES:
+        if self._pool is not None:
+            self._send(numbers, lines)
+        elif self.workers <= 1:
+            self._store_here(numbers, lines)
+        elif self._batches <= PARALLEL_AFTER_BATCHES:
+            self._held.append((numbers, lines))
+        else:
             # Spawned, not forked: the parent holds database connections and maybe threads.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-        if self._pool is None:
-            prepared = prepare_lines(lines, self.settings, slugs)
-            self.report(numbers, store_prepared(self.db, self.clock, prepared))
-            return
-        future = self._pool.submit(prepare_lines, lines, self.settings, slugs)
+            # The held batches go to the workers too: validated here, they kept the other
+            # cores idle while this process did the work of a worker.
+            held, self._held = self._held, []
+            for batch in [*held, (numbers, lines)]:
+                self._send(*batch)
+
+    def _send(self, numbers: list[int], lines: list[bytes]) -> None:
+        """Hand a batch to the workers; store the oldest results while enough are in flight."""
+        assert self._pool is not None
+        future = self._pool.submit(prepare_lines, lines, self.settings, self._known_slugs())
         self._pending.append((numbers, future))
         # A few batches ahead keep every worker busy; more would only hold memory.
         while len(self._pending) > 2 * self.workers:
             self._store_next()
+
+    def _store_here(self, numbers: list[int], lines: list[bytes]) -> None:
+        """Prepare and store a batch in this process."""
+        prepared = prepare_lines(lines, self.settings, self._known_slugs())
+        self.report(numbers, store_prepared(self.db, self.clock, prepared))
 
     def _store_next(self) -> None:
         numbers, future = self._pending.popleft()

@@ -10,6 +10,9 @@ import html
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
@@ -38,6 +41,8 @@ class Parts:
 # readers. Input cleaning (feedsvc.records) removes them already; renderers do it again so a
 # record that slipped past can never make a feed ill-formed.
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# The single-byte ones in UTF-8 (C0 controls but tab/newline/return, and DEL).
+_FORBIDDEN_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -51,11 +56,36 @@ _IMAGE_TYPES = {
     ".avif": "image/avif",
 }
 
+# Items cleaned inside a cleaning_once() block: id(item) -> (item, its cleaned copy).
+_CLEANED: ContextVar[dict[int, tuple[Item, Item]] | None] = ContextVar(
+    "feedsvc_cleaned_items", default=None
+)
+
+
+def _has_forbidden(value: str) -> bool:
+    """Whether ``value`` holds a character of ``_FORBIDDEN_CHARS``; fast on clean text."""
+    # Each forbidden character is a control (Cc), a surrogate (Cs) or a noncharacter (Cn), none
+    # of them printable, so most text is settled by one C loop. Text with tabs or newlines is
+    # encoded and its bytes checked, still a few times faster than the regex over a 5 kB body:
+    # the regex runs only when the UTF-8 bytes hint at a C1 control (C2 80-9F) or at
+    # U+FFFE/U+FFFF (EF BF BE/BF); a lone surrogate cannot be encoded at all.
+    if value.isprintable():
+        return False
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    if b"\xc2" in data or b"\xef" in data:
+        return _FORBIDDEN_CHARS.search(value) is not None
+    return len(data.translate(None, _FORBIDDEN_BYTES)) != len(data)
+
 
 def clean_text(value: str) -> str:
     """Drop characters XML 1.0 forbids and C1 controls, then NFC-normalise."""
     # Remove first: a control between a letter and its combining mark would block composition.
-    return unicodedata.normalize("NFC", _FORBIDDEN_CHARS.sub("", value))
+    if _has_forbidden(value):
+        value = _FORBIDDEN_CHARS.sub("", value)
+    return unicodedata.normalize("NFC", value)
 
 
 def _clean_optional(value: str | None) -> str | None:
@@ -65,11 +95,11 @@ def _clean_optional(value: str | None) -> str | None:
 def _clean_image(image: Image | None) -> Image | None:
     if image is None:
         return None
-    return dataclasses.replace(
-        image,
+    return Image(
         url=clean_text(image.url),
         caption=_clean_optional(image.caption),
         mime_type=_clean_optional(image.mime_type),
+        length=image.length,
     )
 
 
@@ -78,18 +108,47 @@ def _clean_category(ref: CategoryRef) -> CategoryRef:
 
 
 def _clean_item(item: Item) -> Item:
-    return dataclasses.replace(
-        item,
+    # Built directly rather than with dataclasses.replace, which costs more than the cleaning.
+    return Item(
         id=clean_text(item.id),
         article_id=clean_text(item.article_id),
         url=clean_text(item.url),
         title=clean_text(item.title),
+        published=item.published,
+        updated=item.updated,
         summary=_clean_optional(item.summary),
         content_html=_clean_optional(item.content_html),
         author=_clean_optional(item.author),
         categories=tuple(_clean_category(c) for c in item.categories),
         image=_clean_image(item.image),
     )
+
+
+@contextmanager
+def cleaning_once() -> Iterator[None]:
+    """Within this block each Item object is cleaned once, however many renderers receive it.
+
+    Regeneration renders every format of a feed from the same Item objects; without this each
+    format would clean (scan and normalise) every item body again.
+    """
+    token = _CLEANED.set({})
+    try:
+        yield
+    finally:
+        _CLEANED.reset(token)
+
+
+def clean_item(item: Item) -> Item:
+    """A copy of ``item`` whose every string is safe for XML and JSON and NFC-normalised."""
+    memo = _CLEANED.get()
+    if memo is None:
+        return _clean_item(item)
+    seen = memo.get(id(item))
+    if seen is not None and seen[0] is item:
+        return seen[1]
+    cleaned = _clean_item(item)
+    memo[id(item)] = (item, cleaned)  # holding item keeps its id from being reused
+    return cleaned
 
 
 def clean_feed(feed: Feed) -> Feed:
@@ -102,7 +161,7 @@ def clean_feed(feed: Feed) -> Feed:
         site_url=clean_text(feed.site_url),
         site_title=clean_text(feed.site_title),
         base_url=clean_text(feed.base_url),
-        items=tuple(_clean_item(i) for i in feed.items),
+        items=tuple(clean_item(i) for i in feed.items),
         category=None if feed.category is None else _clean_category(feed.category),
         hub_url=_clean_optional(feed.hub_url),
         language=clean_text(feed.language),

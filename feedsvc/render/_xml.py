@@ -1,13 +1,15 @@
-"""XML helpers of the RSS and Atom renderers: namespaces, post-processing, cutting into Parts.
+"""XML helpers of the RSS and Atom renderers: namespaces, the feed's frame, item elements.
 
-feedgen builds the skeleton; its bytes are parsed back (our own output, so a plain parser is
-safe) and the elements feedgen cannot write correctly are added with lxml before serialising.
+feedgen builds the channel (feed-level elements); its bytes are parsed back (our own output, so
+a plain parser is safe), the elements feedgen cannot write correctly are added with lxml, and the
+result is cut into head and tail (:func:`frame`). Items are written directly as text by
+:func:`element`, escaped exactly as lxml (libxml2) escapes text and attribute values, so an item
+is written once and never parsed back (tests/test_render_xml.py holds them to lxml's bytes).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 
 from feedgen.ext.base import BaseExtension
 from lxml import etree
@@ -16,6 +18,7 @@ from feedsvc.feed import Image
 from feedsvc.render._common import Parts, image_type
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
@@ -27,8 +30,8 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tru
 def namespace_extension(prefixes: dict[str, str]) -> type[BaseExtension]:
     """A feedgen extension that only declares ``prefixes`` on the root element.
 
-    Declared once on the root, items need no declarations of their own, so each cut-out item
-    is valid inside any head.
+    Declared once on the root, items need no declarations of their own, so each item's bytes
+    are valid inside any head.
     """
 
     class _Namespaces(BaseExtension):
@@ -51,64 +54,114 @@ def sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str
     return child
 
 
-def insert_before_items(
-    parent: etree._Element, item_tag: str, tag: str, text: str | None = None, **attrib: str
-) -> etree._Element:
-    """Add a channel/feed-level element after the metadata and before the first item."""
-    child = etree.Element(tag, attrib)
-    if text is not None:
-        child.text = text
-    first = parent.find(item_tag)
-    if first is None:
-        parent.append(child)
-    else:
-        first.addprevious(child)
-    return child
+class Markup:
+    """Writes elements as text, escaping values exactly as lxml (libxml2) does, except that
+    ``&`` and ``<`` are written as the references ``amp`` and ``lt`` (lxml's own are
+    ``&amp;`` and ``&lt;``)."""
+
+    def __init__(self, amp: str, lt: str) -> None:
+        self.amp = amp
+        self.lt = lt
+
+    def text(self, value: str) -> str:
+        """``value`` as XML character data (XML 1.0 §2.4)."""
+        # "&" and "<" must be escaped; ">" is, so "]]>" never appears; a CR is written as a
+        # reference so that end-of-line handling (§2.11) gives it back. Each replace only when
+        # needed: most values have none of these, and a test is cheaper than a replace call.
+        if "&" in value:
+            value = value.replace("&", self.amp)
+        if "<" in value:
+            value = value.replace("<", self.lt)
+        if ">" in value:
+            value = value.replace(">", "&gt;")
+        if "\r" in value:
+            value = value.replace("\r", "&#13;")
+        return value
+
+    def attribute(self, value: str) -> str:
+        """``value`` inside a double-quoted attribute."""
+        # Tab, LF and CR as references: attribute-value normalisation (XML 1.0 §3.3.3) would
+        # turn them into spaces.
+        value = self.text(value)
+        if '"' in value:
+            value = value.replace('"', "&quot;")
+        if "\n" in value:
+            value = value.replace("\n", "&#10;")
+        if "\t" in value:
+            value = value.replace("\t", "&#9;")
+        return value
+
+    def element(self, tag: str, content: str | None = None, /, **attrib: str) -> str:
+        """``<tag a="v">content</tag>``, or ``<tag a="v"/>`` when ``content`` is None.
+
+        ``content`` is text (escaped), never markup; the caller has cleaned every string
+        (:func:`feedsvc.render._common.clean_item`), so no character XML forbids reaches here.
+        """
+        if content is None:
+            return self._start(tag, attrib) + "/>"
+        return f"{self._start(tag, attrib)}>{self.text(content)}</{tag}>"
+
+    def wrap(self, tag: str, children: str, /, **attrib: str) -> str:
+        """``<tag a="v">children</tag>`` around markup written with :meth:`element`."""
+        start = self._start(tag, attrib)
+        return f"{start}>{children}</{tag}>" if children else start + "/>"
+
+    def media(self, image: Image) -> str:
+        """Media RSS elements of the lead photo, directly in the item (never in media:group).
+
+        The caption is media:title inside media:content (Media RSS 1.5.1 "Optional Elements"
+        may sit there). Not media:description: feedparser maps it onto the item's own
+        description, replacing the summary or its type. The feed's root declares ``media``.
+        """
+        attrib = {"url": image.url, "medium": "image"}
+        kind = image_type(image)
+        if kind:
+            attrib["type"] = kind
+        if image.length:
+            attrib["fileSize"] = str(image.length)
+        title = self.element("media:title", image.caption, type="plain") if image.caption else ""
+        return self.wrap("media:content", title, **attrib) + self.element(
+            "media:thumbnail", url=image.url
+        )
+
+    def _start(self, tag: str, attrib: dict[str, str]) -> str:
+        """``<tag a="v"`` (not closed)."""
+        if not attrib:
+            return "<" + tag
+        pairs = [f' {name}="{self.attribute(value)}"' for name, value in attrib.items()]
+        return "<" + tag + "".join(pairs)
 
 
-def add_media(item: etree._Element, image: Image) -> None:
-    """Media RSS elements of the lead photo, directly in the item (never in media:group).
+# lxml's escaping, for Atom.
+XML = Markup("&amp;", "&lt;")
+# RSS Best Practices Profile, "Encoding": RSS readers disagree whether a title is text or HTML,
+# so the profile asks publishers to write "&" and "<" in plain text as the hexadecimal references
+# &#x26; and &#x3C;, which tells them apart from markup.
+RSS = Markup("&#x26;", "&#x3C;")
 
-    The caption is media:title inside media:content (Media RSS 1.5.1 "Optional Elements" may
-    sit there). Not media:description: feedparser maps it onto the item's own description,
-    replacing the summary or its type.
+
+def frame(root: etree._Element, parent: etree._Element) -> Parts:
+    """Serialise ``root`` (a feed without items) and cut it where its items go: after the last
+    child of ``parent``. Returns head and tail, with no items.
+
+    The cut is marked with a processing instruction: lxml escapes every ``<`` in text and
+    attributes and we write no CDATA, so ``<?`` can only come from a real PI. Its nonce, a hash
+    of the document without it, is deterministic; the marker count is checked all the same.
     """
-    attrib = {"url": image.url, "medium": "image"}
-    kind = image_type(image)
-    if kind:
-        attrib["type"] = kind
-    if image.length:
-        attrib["fileSize"] = str(image.length)
-    content = sub(item, f"{{{MEDIA_NS}}}content", **attrib)
-    if image.caption:
-        sub(content, f"{{{MEDIA_NS}}}title", image.caption, type="plain")
-    sub(item, f"{{{MEDIA_NS}}}thumbnail", url=image.url)
-
-
-def cut(root: etree._Element, parent: etree._Element, items: Iterable[etree._Element]) -> Parts:
-    """Serialise ``root`` and cut it into head, items and tail at marker PIs placed between items.
-
-    A marker is a processing instruction: lxml escapes every ``<`` in text and attributes and we
-    write no CDATA, so ``<?`` can only come from a real PI. The nonce, a hash of the document
-    without markers, is deterministic; the marker count is checked all the same.
-    """
-    nodes = list(items)
     nonce = hashlib.sha256(etree.tostring(root)).hexdigest()[:16]
     target = f"feedsvc-cut-{nonce}"
-    _place_markers(parent, nodes, target)
+    parent.append(etree.PI(target))
     document = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
-    marker = etree.tostring(etree.PI(target))  # lxml writes "<?target ?>"
-    pieces = document.split(marker)
-    expected = len(nodes) + 2 if nodes else 2
-    if len(pieces) != expected:
+    pieces = document.split(etree.tostring(etree.PI(target)))  # lxml writes "<?target ?>"
+    if len(pieces) != 2:
         raise RuntimeError(
-            f"render: found {len(pieces) - 1} cut markers, expected {expected - 1}; the feed "
-            "cannot be cut into items safely (a bug in feedsvc.render._xml, please report it)"
+            f"render: found {len(pieces) - 1} cut markers, expected 1; the feed cannot be cut "
+            "into head and tail safely (a bug in feedsvc.render._xml, please report it)"
         )
-    return Parts(head=pieces[0], items=tuple(pieces[1:-1]), tail=pieces[-1], sep=b"")
+    return Parts(head=pieces[0], items=(), tail=pieces[1], sep=b"")
 
 
-def rss_profile_refs(parts: Parts) -> Parts:
+def rss_profile_bytes(data: bytes) -> bytes:
     """Write ``&`` and ``<`` as ``&#x26;`` and ``&#x3C;`` (RSS Best Practices Profile, "Encoding").
 
     RSS readers disagree whether a title is text or HTML; the profile asks publishers to escape
@@ -116,24 +169,14 @@ def rss_profile_refs(parts: Parts) -> Parts:
     markup. lxml writes ``&amp;``/``&lt;`` only as escapes inside text and attribute values (we
     write no CDATA or comments), so swapping them for the equivalent references is exact.
     """
+    return data.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
 
-    def swap(data: bytes) -> bytes:
-        return data.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
 
+def rss_profile_refs(parts: Parts) -> Parts:
+    """:func:`rss_profile_bytes` applied to every piece of ``parts``."""
     return Parts(
-        head=swap(parts.head),
-        items=tuple(swap(i) for i in parts.items),
-        tail=swap(parts.tail),
+        head=rss_profile_bytes(parts.head),
+        items=tuple(rss_profile_bytes(i) for i in parts.items),
+        tail=rss_profile_bytes(parts.tail),
         sep=parts.sep,
     )
-
-
-def _place_markers(parent: etree._Element, nodes: list[etree._Element], target: str) -> None:
-    """Put a marker before every item and after the last (or where items would go)."""
-    if not nodes:
-        parent.append(etree.PI(target))
-        return
-    for node in nodes:
-        node.tail = None  # no whitespace may cling to an item: sep is empty
-        node.addprevious(etree.PI(target))
-    nodes[-1].addnext(etree.PI(target))

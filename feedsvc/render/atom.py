@@ -1,25 +1,28 @@
-"""Atom 1.0 (RFC 4287) with feedgen underneath.
+"""Atom 1.0 (RFC 4287): feedgen writes the feed-level elements, our own code the entries.
 
-feedgen traps this module steps around: ``updated`` defaults to the clock (feed and entries);
-entries are prepended unless ``order="append"``; ``content(type="CDATA")`` writes an invalid
-``type`` attribute, so content is ``type="html"`` escaped text; its media extension wraps
-everything in ``media:group``, so Media RSS elements are written here; entry links lose their
-``rel``/``type``/``length`` (a shadowed variable in ``FeedEntry.atom_entry``), so entry links
-are written here too.
+feedgen traps this module steps around: ``updated`` defaults to the clock (feed and entries).
+
+Entries are not built with feedgen's ``FeedEntry``: ``content(type="CDATA")`` writes an invalid
+``type`` attribute, its media extension wraps everything in ``media:group``, and entry links lose
+their ``rel``/``type``/``length`` (a shadowed variable in ``FeedEntry.atom_entry``), so much of an
+entry was corrected after it anyway, at the price of serialising the whole feed, parsing it back
+and serialising it again. Each entry is written once as text (:data:`_xml.XML`), in
+feedgen's element order, with lxml's escaping.
 """
 
 from __future__ import annotations
 
-from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from feedsvc.feed import Feed, Image, Item
 from feedsvc.render import _xml
-from feedsvc.render._common import Parts, clean_feed, content_html, image_type, local_time
-from feedsvc.render._xml import ATOM_NS, MEDIA_NS
+from feedsvc.render._common import Parts, clean_feed, content_html, image_type, local_time, rfc3339
+from feedsvc.render._xml import MEDIA_NS
 
 MEDIA_TYPE = "application/atom+xml"
+
+# Entries are in the Atom namespace, the feed's default one; Media RSS has its prefix "media",
+# declared on the root by our extension.
 
 
 def render(feed: Feed) -> bytes:
@@ -31,10 +34,9 @@ def render_parts(feed: Feed) -> Parts:
     """The Atom document cut around its ``<entry>`` elements (see :class:`Parts`)."""
     feed = clean_feed(feed)
     root = _xml.parse(_generator(feed).atom_str(pretty=False))
-    nodes = root.findall(f"{{{ATOM_NS}}}entry")
-    for node, item in zip(nodes, feed.items, strict=True):
-        _extend_entry(node, item)
-    return _xml.cut(root, root, nodes)
+    frame = _xml.frame(root, root)
+    items = tuple(_entry(item, feed) for item in feed.items)
+    return Parts(head=frame.head, items=items, tail=frame.tail, sep=frame.sep)
 
 
 def feed_id(feed: Feed) -> str:
@@ -43,7 +45,7 @@ def feed_id(feed: Feed) -> str:
 
 
 def _generator(feed: Feed) -> FeedGenerator:
-    """feedgen's part: feed metadata and every entry, newest first."""
+    """feedgen's part: the feed's metadata."""
     fg = FeedGenerator()
     fg.register_extension("feedsvc", _xml.namespace_extension({"media": MEDIA_NS}), None)
     fg.id(feed_id(feed))
@@ -62,32 +64,37 @@ def _generator(feed: Feed) -> FeedGenerator:
         fg.icon(feed.icon_url)
     if feed.logo_url:
         fg.logo(feed.logo_url)
-    for item in feed.items:
-        _entry(fg.add_entry(order="append"), item, feed)
     return fg
 
 
-def _entry(fe: FeedEntry, item: Item, feed: Feed) -> None:
-    fe.id(item.id)
-    fe.title(item.title)
-    fe.published(local_time(item.published, feed.timezone))
-    fe.updated(local_time(item.updated, feed.timezone))
+def _entry(item: Item, feed: Feed) -> bytes:
+    """One ``<entry>`` of a cleaned feed, in the element order feedgen wrote."""
+    if not (item.id and item.title):
+        # RFC 4287 §4.1.2: atom:id and atom:title are required (feedgen refused them too).
+        raise ValueError(f"render: Atom entry {item.id!r} needs a non-empty id and title")
+    e = _xml.XML.element
+    parts = [
+        "<entry>",
+        e("id", item.id),
+        e("title", item.title),
+        e("updated", rfc3339(item.updated, feed.timezone)),
+    ]
     if item.author:
-        fe.author(name=item.author)
-    fe.content(content_html(item), type="html")
+        parts.append(_xml.XML.wrap("author", e("name", item.author)))
+    parts.append(e("content", content_html(item), type="html"))
     if item.summary:
-        fe.summary(item.summary)  # type="text" by default: the sapo is plain text
+        parts.append(e("summary", item.summary))  # type="text" by default: the sapo is plain
     for ref in item.categories:
-        fe.category(term=ref.slug, label=ref.name)
-
-
-def _extend_entry(node: etree._Element, item: Item) -> None:
-    """Entry elements written here: links (RFC 4287 §4.2.7) and Media RSS."""
-    _xml.sub(node, f"{{{ATOM_NS}}}link", rel="alternate", type="text/html", href=item.url)
-    if item.image is None:
-        return
-    _xml.sub(node, f"{{{ATOM_NS}}}link", **_enclosure(item.image))
-    _xml.add_media(node, item.image)
+        label = {"label": ref.name} if ref.name else {}
+        parts.append(e("category", term=ref.slug, **label))
+    parts.append(e("published", rfc3339(item.published, feed.timezone)))
+    # Links (RFC 4287 §4.2.7) and Media RSS.
+    parts.append(e("link", rel="alternate", type="text/html", href=item.url))
+    if item.image is not None:
+        parts.append(e("link", **_enclosure(item.image)))
+        parts.append(_xml.XML.media(item.image))
+    parts.append("</entry>")
+    return "".join(parts).encode("utf-8")
 
 
 def _enclosure(image: Image) -> dict[str, str]:
