@@ -13,7 +13,7 @@ from feedsvc.feed import CategoryRef, Feed, Image, Item
 from feedsvc.models import Category
 
 # Bump when rendering changes, so every feed is rendered again with the new code.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 
 class StoredLink(Protocol):

@@ -4,6 +4,7 @@ the index ``/``. Every check parses the HTML with lxml."""
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -428,3 +429,23 @@ def test_index_escapes_and_caches(newsroom: Flask) -> None:
     assert text(doc, '//li[@id="chuyen-muc-nguy-hiem"]//h3') == "<script>x</script>"
     again = client.get("/", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+
+
+def test_the_page_shows_the_newest_twenty(newsroom: Flask) -> None:
+    load(
+        newsroom,
+        [],
+        [
+            article(f"p{i:02d}", "thoi-su", published_at=f"2026-11-18T{i:02d}:00:00+07:00")
+            for i in range(24)
+        ],
+    )
+    services(newsroom).regenerator.run()
+    client = newsroom.test_client()
+    document = lxml.html.fromstring(client.get("/feeds/thoi-su.html").data)
+    links = [
+        a.get("href") for a in document.xpath("//main//article//h2//a | //main//article//h3//a")
+    ]
+    feed_urls = [i["url"] for i in json.loads(client.get("/feeds/thoi-su.json").data)["items"]]
+    assert page.PAGE_ITEMS == 20 and len(feed_urls) > 20
+    assert links == feed_urls[:20]

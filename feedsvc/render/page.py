@@ -9,6 +9,7 @@ queries, no clock), so the same feed always gives the same bytes (and the same E
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -113,9 +114,14 @@ def web_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+PAGE_ITEMS = 20
+
+
 def render(feed: Feed) -> bytes:
     """The feed as an HTML5 page: its latest items with photo, sapo, author and time."""
-    feed = clean_feed(feed)
+    # A page for people shows the newest PAGE_ITEMS; the feeds carry the rest. It is rendered on
+    # every change of its feed, so this also keeps publishing fast.
+    feed = clean_feed(dataclasses.replace(feed, items=feed.items[:PAGE_ITEMS]))
     template = _ENV.get_template("feed.html")
     return template.render(
         feed=feed,
