@@ -3,7 +3,7 @@
 feedgen builds the channel (feed-level elements); its bytes are parsed back (our own output, so
 a plain parser is safe), the elements feedgen cannot write correctly are added with lxml, and the
 result is cut into head and tail (:func:`frame`). Items are written directly as text by
-:func:`element`, escaped exactly as lxml (libxml2) escapes text and attribute values, so an item
+:class:`Markup`, escaped exactly as lxml (libxml2) escapes text and attribute values, so an item
 is written once and never parsed back (tests/test_render_xml.py holds them to lxml's bytes).
 """
 
