@@ -58,11 +58,20 @@ def read_counter(session: Session, name: str) -> int:
 
 def bump_counter(session: Session, name: str) -> int:
     """Add one to a counter inside the caller's transaction and return the new value."""
-    stmt = update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
-    if _rowcount(session.execute(stmt)) == 0:
-        session.execute(insert(Counter).values(name=name, value=1))
+    if not _bump(session, name):
         return 1
     return session.scalar(select(Counter.value).where(Counter.name == name)) or 0
+
+
+_BUMP = update(Counter).where(Counter.name == bindparam("b_name")).values(value=Counter.value + 1)
+
+
+def _bump(session: Session, name: str) -> bool:
+    """Add one to a counter (created at 1 if new); False when it was created."""
+    if _rowcount(session.execute(_BUMP, {"b_name": name})) == 0:
+        session.execute(insert(Counter).values(name=name, value=1))
+        return False
+    return True
 
 
 # --- categories --------------------------------------------------------------------------------
@@ -469,13 +478,16 @@ def dirty_feeds(session: Session) -> dict[str, int]:
     return dict(session.execute(stmt).all())
 
 
+_MARK_RENDERED = (
+    update(FeedState)
+    .where(FeedState.key == bindparam("b_key"), FeedState.rendered_seq < bindparam("b_seq"))
+    .values(rendered_seq=bindparam("b_seq"))
+)
+
+
 def mark_rendered(session: Session, key: str, seq: int) -> None:
     """Record that ``key`` has been rendered up to change sequence ``seq``."""
-    session.execute(
-        update(FeedState)
-        .where(FeedState.key == key, FeedState.rendered_seq < seq)
-        .values(rendered_seq=seq)
-    )
+    session.execute(_MARK_RENDERED, {"b_key": key, "b_seq": seq})
 
 
 # --- snapshots ---------------------------------------------------------------------------------
@@ -496,16 +508,17 @@ class SnapshotHead:
     lm_exact: bool
 
 
+_SNAPSHOT_HEAD = select(
+    FeedSnapshot.version,
+    FeedSnapshot.fingerprint,
+    FeedSnapshot.last_modified,
+    FeedSnapshot.lm_exact,
+).where(FeedSnapshot.key == bindparam("b_key"))
+
+
 def snapshot_head(session: Session, key: str) -> SnapshotHead | None:
     """Version, fingerprint and Last-Modified of a feed's stored snapshot, or None."""
-    row = session.execute(
-        select(
-            FeedSnapshot.version,
-            FeedSnapshot.fingerprint,
-            FeedSnapshot.last_modified,
-            FeedSnapshot.lm_exact,
-        ).where(FeedSnapshot.key == key)
-    ).first()
+    row = session.execute(_SNAPSHOT_HEAD, {"b_key": key}).first()
     return None if row is None else SnapshotHead(*row)
 
 
@@ -545,21 +558,35 @@ def save_snapshot(session: Session, snapshot: FeedSnapshot, previous_version: in
     if previous_version is None:
         try:
             with session.begin_nested():
-                session.execute(insert(FeedSnapshot).values(key=snapshot.key, **values))
+                session.execute(_INSERT_SNAPSHOT, {"key": snapshot.key, **values})
         except IntegrityError:
             return False
     else:
-        stmt = (
-            update(FeedSnapshot)
-            .where(FeedSnapshot.key == snapshot.key, FeedSnapshot.version == previous_version)
-            .values(**values)
-        )
-        if _rowcount(session.execute(stmt)) != 1:
+        params = {"b_key": snapshot.key, "b_version": previous_version, **values}
+        if _rowcount(session.execute(_REPLACE_SNAPSHOT, params)) != 1:
             return False
     # Announced in the same transaction: every worker loads a saved snapshot even when the
     # process that saved it dies before the end of its run.
-    bump_counter(session, "snapshots")
+    _bump(session, "snapshots")
     return True
+
+
+# Built once: a full regeneration saves a hundred snapshots.
+_INSERT_SNAPSHOT = insert(FeedSnapshot)
+_REPLACE_SNAPSHOT = (
+    update(FeedSnapshot)
+    .where(
+        FeedSnapshot.key == bindparam("b_key"),
+        FeedSnapshot.version == bindparam("b_version"),
+    )
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("version", "fingerprint", "last_modified", "lm_exact", "created_at")
+        }
+        | {"bundle": bindparam("bundle")}
+    )
+)
 
 
 # --- leases ------------------------------------------------------------------------------------

@@ -97,9 +97,13 @@ class Markup:
         ``content`` is text (escaped), never markup; the caller has cleaned every string
         (:func:`feedsvc.render._common.clean_item`), so no character XML forbids reaches here.
         """
+        if attrib:
+            start = self._start(tag, attrib)
+        else:
+            start = "<" + tag  # most elements: no call, no pairs to join
         if content is None:
-            return self._start(tag, attrib) + "/>"
-        return f"{self._start(tag, attrib)}>{self.text(content)}</{tag}>"
+            return start + "/>"
+        return f"{start}>{self.text(content)}</{tag}>"
 
     def wrap(self, tag: str, children: str, /, **attrib: str) -> str:
         """``<tag a="v">children</tag>`` around markup written with :meth:`element`."""
