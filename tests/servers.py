@@ -3,16 +3,13 @@ exactly the processes we started."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+
+from bench import started, stop  # noqa: F401 - re-exported: one way to run a server, for tests and bench
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,31 +35,3 @@ def wait_for(url: str, timeout: float = 60.0, ok: tuple[int, ...] = (200,)) -> r
             last = exc
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer {ok} within {timeout} s (last: {last})")
-
-
-@contextmanager
-def started(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``cmd`` in its own process group; on exit end that group (only ours)."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            yield proc
-        finally:
-            stop(proc)
-
-
-def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """SIGTERM the process group we started, then SIGKILL what is left."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-    except ProcessLookupError:
-        pass
