@@ -5,27 +5,24 @@ The scheduler, the ``regenerate`` command and the tests all call :meth:`Regenera
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
 import time
-from collections import ChainMap
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
 from feedsvc import store
+from feedsvc.assemble import Body, RenderedItems, complete, render_bodies
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.feed import Feed, Item
-from feedsvc.feedmodel import RENDERER_VERSION, build_feed, fingerprint
+from feedsvc.feed import Feed
+from feedsvc.feedmodel import build_feed, fingerprint
 from feedsvc.models import Category, FeedSnapshot
-from feedsvc.render import MEDIA_TYPES, PAGES, RENDERERS, Parts, Renderer
-from feedsvc.render._common import cleaning_once
-from feedsvc.snapshot import ItemSpans, Snapshot, bundle_items, make_entry, to_bundle
+from feedsvc.snapshot import Snapshot, bundle_items, to_bundle
 
 log = logging.getLogger(__name__)
 
@@ -49,198 +46,6 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return not self.failed
-
-
-class RenderedItems:
-    """Item bytes a regeneration may reuse instead of rendering them again.
-
-    An item's bytes depend only on the item and the settings (every renderer declares its
-    namespaces on the root and cuts items out whole; tests/test_incremental.py holds them to it),
-    so they are keyed by :func:`item_keys` and taken from the feed's previous snapshot, or from a
-    feed rendered earlier in the same run (a new article is in its category's feed and in
-    ``all``). A changed feed then renders its head, its new items and its tail, and the cost of a
-    regeneration follows what changed, not the size of the feed or of the archive.
-    """
-
-    def __init__(self) -> None:
-        self.shared: dict[str, dict[str, bytes]] = {}  # rendered during this run
-        self.previous: dict[str, dict[str, bytes]] = {}  # the feed's stored snapshot
-        # Built during this run: items by article version, their keys by Item object.
-        self.items: dict[tuple[str, datetime], Item] = {}
-        self.keys: dict[int, tuple[Item, str, str]] = {}
-
-    def known(self, fmt: str) -> Mapping[str, bytes]:
-        """Every reusable item of ``fmt``, by key."""
-        return ChainMap(self.shared.setdefault(fmt, {}), self.previous.get(fmt, {}))
-
-    def add(self, fmt: str, fresh: Mapping[str, bytes]) -> None:
-        """Remember items rendered now, for the next feeds of this run."""
-        self.shared.setdefault(fmt, {}).update(fresh)
-
-
-def item_keys(feed: Feed, memo: dict[int, tuple[Item, str, str]] | None = None) -> tuple[str, ...]:
-    """One key per item naming everything its bytes are rendered from: the item itself, the
-    feed-wide settings and the renderer version (not the feed's own title, key or date).
-
-    ``memo`` remembers keys by Item object across the feeds of a run, which share Item objects.
-    """
-    context = repr(
-        (
-            RENDERER_VERSION,
-            feed.base_url,
-            feed.site_url,
-            feed.site_title,
-            feed.timezone,
-            feed.hub_url,
-            feed.language,
-            feed.generator,
-            feed.icon_url,
-            feed.logo_url,
-            feed.max_age,
-            sorted(feed.extra.items()),
-        )
-    )
-    if memo is None:
-        return tuple(_item_key(context, item) for item in feed.items)
-    keys = []
-    for item in feed.items:
-        seen = memo.get(id(item))
-        if seen is None or seen[0] is not item or seen[1] != context:
-            seen = memo[id(item)] = (item, context, _item_key(context, item))
-        keys.append(seen[2])
-    return tuple(keys)
-
-
-def _item_key(context: str, item: Item) -> str:
-    """The digest of ``context`` and every field of ``item``."""
-    # Each field as "length:text" ("-" for None), so no two items give the same string; cheaper
-    # than repr(), which escapes every character of a 5 kB body.
-    image = item.image
-    fields = [
-        context,
-        item.id,
-        item.article_id,
-        item.url,
-        item.title,
-        item.published.isoformat(),
-        item.updated.isoformat(),
-        item.summary,
-        item.content_html,
-        item.author,
-        str(len(item.categories)),
-        *(text for ref in item.categories for text in (ref.slug, ref.name)),
-        *(
-            ("-",)
-            if image is None
-            else ("+", image.url, image.caption, image.mime_type, repr(image.length))
-        ),
-    ]
-    text = "".join("-" if f is None else f"{len(f)}:{f}" for f in fields)
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
-def _render_parts(
-    renderer: Renderer, feed: Feed, keys: tuple[str, ...], known: Mapping[str, bytes]
-) -> tuple[Parts, dict[str, bytes]]:
-    """The feed's parts, rendering only the items not known yet; also returns those."""
-    missing = [i for i, key in enumerate(keys) if key not in known]
-    if len(missing) == len(keys):
-        parts = renderer.render_parts(feed)
-    else:
-        parts = renderer.render_parts(replace(feed, items=tuple(feed.items[i] for i in missing)))
-    fresh = dict(zip((keys[i] for i in missing), parts.items, strict=True))
-    items = tuple(fresh[key] if key in fresh else known[key] for key in keys)
-    return Parts(parts.head, items, parts.tail, parts.sep), fresh
-
-
-@dataclass(frozen=True, slots=True)
-class Body:
-    """One rendered format of a feed, before its gzip, ETags and headers."""
-
-    fmt: str
-    content_type: str
-    data: bytes
-    spans: ItemSpans | None  # None for pages (no ?limit)
-    links: tuple[str, ...] = ()
-
-
-def render_snapshot(
-    feed: Feed,
-    key: str,
-    version: int,
-    fp: str,
-    lm: int,
-    exact: bool,
-    reuse: RenderedItems | None = None,
-) -> Snapshot:
-    """Render every format of a feed and prepare its variants (bytes, gzip, ETags, headers).
-
-    With ``reuse``, items already rendered are spliced in rather than rendered again.
-    """
-    snapshot, bodies = render_bodies(feed, key, version, fp, lm, exact, reuse)
-    return complete(snapshot, bodies)
-
-
-def render_bodies(
-    feed: Feed,
-    key: str,
-    version: int,
-    fp: str,
-    lm: int,
-    exact: bool,
-    reuse: RenderedItems | None = None,
-) -> tuple[Snapshot, list[Body]]:
-    """The rendering half of :func:`render_snapshot`: a snapshot without formats yet, and the
-    body of each format, to be given to :func:`complete`."""
-    keys = item_keys(feed, reuse.keys if reuse else None)
-    snapshot = Snapshot(
-        key=key,
-        version=version,
-        last_modified=lm,
-        lm_exact=exact,
-        fingerprint=fp,
-        cache_max_age=feed.max_age,
-        item_keys=keys,
-    )
-    bodies = []
-    with cleaning_once():  # every format renders the same Item objects: clean them once
-        for fmt, renderer in RENDERERS.items():
-            parts, fresh = _render_parts(renderer, feed, keys, reuse.known(fmt) if reuse else {})
-            if reuse is not None:
-                reuse.add(fmt, fresh)
-            data, spans = _join(parts.head, parts.items, parts.tail, parts.sep)
-            links: tuple[str, ...] = ()
-            if feed.hub_url:
-                # WebSub §4: exactly one hub and one self link on every feed response.
-                links = (f'<{feed.hub_url}>; rel="hub"', f'<{feed.url(fmt)}>; rel="self"')
-            bodies.append(Body(fmt, MEDIA_TYPES[fmt], data, spans, links))
-        for fmt, (page, content_type) in PAGES.items():
-            bodies.append(Body(fmt, content_type, page.render(feed), None))
-    return snapshot, bodies
-
-
-def complete(snapshot: Snapshot, bodies: Iterable[Body]) -> Snapshot:
-    """The other half: each body's gzip, ETags and header lists, added to ``snapshot``."""
-    for body in bodies:
-        snapshot.formats[body.fmt] = make_entry(
-            body.fmt, body.content_type, body.data, snapshot, body.spans, links=body.links
-        )
-    return snapshot
-
-
-def _join(head: bytes, items: Iterable[bytes], tail: bytes, sep: bytes) -> tuple[bytes, ItemSpans]:
-    chunks = [head]
-    spans = []
-    offset = len(head)
-    for i, item in enumerate(items):
-        if i:
-            chunks.append(sep)
-            offset += len(sep)
-        spans.append((offset, offset + len(item)))
-        chunks.append(item)
-        offset += len(item)
-    chunks.append(tail)
-    return b"".join(chunks), ItemSpans(len(head), tuple(spans), offset, sep)
 
 
 def next_last_modified(previous: store.SnapshotHead | None, now: datetime) -> tuple[int, bool]:

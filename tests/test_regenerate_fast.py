@@ -14,9 +14,9 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from feedsvc import store
+from feedsvc.assemble import item_keys
 from feedsvc.clock import FrozenClock
 from feedsvc.feed import CategoryRef, Image, Item
-from feedsvc.regenerate import item_keys
 from feedsvc.render import RENDERERS
 from feedsvc.snapshot import BUNDLE_MAGIC_1, Snapshot, bundle_items, from_bundle, to_bundle
 
