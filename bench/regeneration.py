@@ -51,8 +51,7 @@ def run(duration: int = 5, full: bool = False) -> list[Figure]:
 
 
 def _archive(size: int, changed: dict[int, float]) -> list[Figure]:
-    import feedsvc.regenerate as regenerate
-    from feedsvc import services_of
+    from feedsvc import render, services_of
 
     source = newsroom_database(size)
     if size in FULL_SIZES:
@@ -63,12 +62,12 @@ def _archive(size: int, changed: dict[int, float]) -> list[Figure]:
     services = services_of(app)
     regenerator = services.regenerator
     label = f"{size:,} articles"
-    pages = dict(regenerate.PAGES)
+    pages = dict(render.PAGES)
     try:
-        regenerate.PAGES.clear()  # the target counts the three feed formats
+        render.PAGES.clear()  # the target counts the three feed formats
         cold = regenerator.run()
     finally:
-        regenerate.PAGES.update(pages)
+        render.PAGES.update(pages)
     if not cold.ok or len(cold.rendered) != 101:
         raise RuntimeError(f"full regeneration rendered {len(cold.rendered)} feeds: {cold.failed}")
     forced = regenerator.run(force=True)
