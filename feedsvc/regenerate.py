@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
+from sqlalchemy.orm import Session
+
 from feedsvc import store
 from feedsvc.assemble import Body, RenderedItems, complete, render_bodies
 from feedsvc.clock import Clock
@@ -152,7 +154,7 @@ class Regenerator:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _note_embargoes(self, session: store.Session, now: datetime) -> None:
+    def _note_embargoes(self, session: Session, now: datetime) -> None:
         """Feeds gain an item when an embargo ends: mark them changed."""
         checked = store.get_meta(session, "embargo_checked_until")
         if checked is not None:
@@ -161,7 +163,7 @@ class Regenerator:
                 store.mark_feeds_changed(session, sorted(lifted))
         store.set_meta(session, "embargo_checked_until", now.isoformat())
 
-    def _note_settings(self, session: store.Session) -> None:
+    def _note_settings(self, session: Session) -> None:
         """A changed setting (base URL, items per feed, …) changes every feed."""
         current = self.settings.fingerprint()
         if store.get_meta(session, "settings_fingerprint") != current:
@@ -205,7 +207,7 @@ class Regenerator:
             except Exception:
                 log.exception("regenerate: a listener failed for feed %r", key)
 
-    def _previous_items(self, session: store.Session, key: str) -> dict[str, dict[str, bytes]]:
+    def _previous_items(self, session: Session, key: str) -> dict[str, dict[str, bytes]]:
         """The items of the feed's stored snapshot, by format and key (none if unreadable)."""
         bundle = store.snapshot_bundle(session, key)
         if bundle is None:

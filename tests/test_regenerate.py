@@ -12,6 +12,7 @@ from flask import Flask
 from feedsvc import store
 from feedsvc.clock import FrozenClock
 from feedsvc.ingest import delete_article, store_articles, store_category
+from feedsvc.models import FeedSnapshot
 from feedsvc.render import RENDERERS
 from feedsvc.web.conditional import parse_http_date
 
@@ -214,7 +215,7 @@ def test_older_render_never_overwrites_newer(newsroom: Flask) -> None:
     with s.db.reading() as session:
         current = store.get_snapshot(session, "thoi-su")
         assert current is not None
-        stale = store.FeedSnapshot(
+        stale = FeedSnapshot(
             key="thoi-su",
             version=current.version,
             fingerprint="stale",

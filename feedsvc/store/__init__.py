@@ -1,0 +1,74 @@
+"""Every query of feedsvc. Functions take a Session; "not found" is None; no Flask imports.
+
+One module per concern (as miniflux's ``internal/storage``); callers use ``store.NAME``.
+"""
+
+from feedsvc.store._common import ALL, CHUNK
+from feedsvc.store.articles import (
+    count_articles,
+    delete_article,
+    get_article,
+    record_hash,
+    upsert_articles,
+)
+from feedsvc.store.categories import category_slugs, get_category, list_categories, upsert_category
+from feedsvc.store.feeds import dirty_feeds, feed_keys, mark_feeds_changed, mark_rendered
+from feedsvc.store.leases import acquire_lease, check_connection, release_lease
+from feedsvc.store.meta import bump_counter, get_meta, read_counter, set_meta
+from feedsvc.store.reading import (
+    ArticleRow,
+    LinkRow,
+    embargo_lifted,
+    next_embargo,
+    visible_article_rows,
+    visible_articles,
+)
+from feedsvc.store.snapshots import (
+    SnapshotHead,
+    get_snapshot,
+    load_snapshots,
+    save_snapshot,
+    snapshot_bundle,
+    snapshot_bundles,
+    snapshot_head,
+    snapshot_versions,
+)
+
+__all__ = [
+    "ALL",
+    "ArticleRow",
+    "CHUNK",
+    "LinkRow",
+    "SnapshotHead",
+    "acquire_lease",
+    "bump_counter",
+    "category_slugs",
+    "check_connection",
+    "count_articles",
+    "delete_article",
+    "dirty_feeds",
+    "embargo_lifted",
+    "feed_keys",
+    "get_article",
+    "get_category",
+    "get_meta",
+    "get_snapshot",
+    "list_categories",
+    "load_snapshots",
+    "mark_feeds_changed",
+    "mark_rendered",
+    "next_embargo",
+    "read_counter",
+    "record_hash",
+    "release_lease",
+    "save_snapshot",
+    "set_meta",
+    "snapshot_bundle",
+    "snapshot_bundles",
+    "snapshot_head",
+    "snapshot_versions",
+    "upsert_articles",
+    "upsert_category",
+    "visible_article_rows",
+    "visible_articles",
+]
