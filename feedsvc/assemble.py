@@ -83,28 +83,39 @@ def _item_key(context: str, item: Item) -> str:
     """The digest of ``context`` and every field of ``item``."""
     # Each field as "length:text" ("-" for None), so no two items give the same string; cheaper
     # than repr(), which escapes every character of a 5 kB body.
-    image = item.image
-    fields = [
-        context,
-        item.id,
-        item.article_id,
-        item.url,
-        item.title,
-        item.published.isoformat(),
-        item.updated.isoformat(),
-        item.summary,
-        item.content_html,
-        item.author,
-        str(len(item.categories)),
-        *(text for ref in item.categories for text in (ref.slug, ref.name)),
-        *(
-            ("-",)
-            if image is None
-            else ("+", image.url, image.caption, image.mime_type, repr(image.length))
-        ),
-    ]
+    if item.record_digest is not None:
+        # Built from a stored record: its digest stands for every field the record gave the
+        # item; the rest comes from the settings (in context) and the category names.
+        fields = [context, "record", item.id, item.record_digest, *_category_fields(item)]
+    else:
+        image = item.image
+        fields = [
+            context,
+            item.id,
+            item.article_id,
+            item.url,
+            item.title,
+            item.published.isoformat(),
+            item.updated.isoformat(),
+            item.summary,
+            item.content_html,
+            item.author,
+            *_category_fields(item),
+            *(
+                ("-",)
+                if image is None
+                else ("+", image.url, image.caption, image.mime_type, repr(image.length))
+            ),
+        ]
     text = "".join("-" if f is None else f"{len(f)}:{f}" for f in fields)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _category_fields(item: Item) -> list[str]:
+    return [
+        str(len(item.categories)),
+        *(t for ref in item.categories for t in (ref.slug, ref.name)),
+    ]
 
 
 def _render_parts(

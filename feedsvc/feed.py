@@ -44,6 +44,9 @@ class Item:
     author: str | None = None
     categories: tuple[CategoryRef, ...] = ()
     image: Image | None = None
+    # The stored record's digest (store.record_hash) when built from the store: equal digests
+    # mean equal records, so an item's key need not hash its 5 kB body again. None: unknown.
+    record_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

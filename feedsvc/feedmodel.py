@@ -48,6 +48,8 @@ class StoredArticle(Protocol):
     @property
     def image_length(self) -> int | None: ...
     @property
+    def record_hash(self) -> str: ...
+    @property
     def published_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime | None: ...
@@ -112,6 +114,7 @@ def build_item(settings: Settings, article: StoredArticle, names: Mapping[str, s
             for link in article.links
         ),
         image=image,
+        record_digest=article.record_hash,
     )
 
 

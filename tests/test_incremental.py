@@ -182,6 +182,36 @@ def test_item_keys_follow_settings_but_not_the_feed(newsroom: Flask) -> None:
     assert item_keys(moved)[0] != item_keys(everything)[0]
 
 
+def test_a_stored_items_key_follows_its_record_and_category_names(
+    newsroom: Flask, clock: FrozenClock
+) -> None:
+    """Items built from the store are keyed by their record's digest, not their 5 kB of text:
+    any edit of the record, or a renamed category, must still give a new key."""
+    s = services(newsroom)
+
+    def key_of(article_id: str, names: dict[str, str] | None = None) -> str:
+        with s.db.reading() as session:
+            found = store.visible_articles(session, "all", s.clock.now(), 500)
+            stored = {c.slug: c.name for c in store.list_categories(session)}
+            (row,) = [a for a in found if a.id == article_id]
+        feed = build_feed(s.settings, "all", None, [row], names or stored, s.clock.now())
+        assert feed.items[0].record_digest == row.record_hash
+        return item_keys(feed)[0]
+
+    record = article("key-probe", "thoi-su")
+    assert not store_articles(s.db, s.settings, s.clock, [record]).rejected
+    first = key_of("key-probe")
+    clock.advance(1)
+    store_articles(s.db, s.settings, s.clock, [record])  # an identical repeat: not rewritten
+    assert key_of("key-probe") == first
+    assert key_of("key-probe", {"thoi-su": "Thời sự mới"}) != first
+    for field, value in [("title", "Tiêu đề khác"), ("summary", "Khác."), ("author", "B")]:
+        clock.advance(1)
+        store_articles(s.db, s.settings, s.clock, [{**record, field: value}])
+        assert key_of("key-probe") != first, field
+        first = key_of("key-probe")
+
+
 @pytest.mark.parametrize("size", [0, 1, 1000, 256 * 1024])
 def test_gzip_is_deterministic_standard_gzip(size: int) -> None:
     data = os.urandom(size // 2).hex().encode()[:size] + b"<item>" * (size // 64)

@@ -72,6 +72,7 @@ class ArticleRow:
     published_at: datetime
     updated_at: datetime | None
     modified_at: datetime
+    record_hash: str
     links: tuple[LinkRow, ...]
 
 
@@ -116,6 +117,7 @@ def _rows_statements(category: bool) -> tuple[Any, Any]:
             Article.published_at,
             Article.updated_at,
             Article.modified_at,
+            Article.record_hash,
         )
         .where(Article.id.in_(ids))
         .order_by(Article.published_at.desc(), Article.id.desc())
