@@ -69,7 +69,7 @@ class FeedHotPath:
         self.registry = registry
         self.max_items = max_items
         self.before_request = before_request
-        self.on_response = on_response
+        self._tally: RequestHook = on_response or _ignore
         self.limits = LimitCache()
         self.date = DateHeader()
         # before_request (starting this process's background threads) runs until it has run
@@ -129,18 +129,21 @@ class FeedHotPath:
         variant: Variant,
         head: bool,
     ) -> list[bytes]:
-        if is_not_modified(
-            environ.get("HTTP_IF_NONE_MATCH"),
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        # Most polls send back the ETag they were given: one comparison decides them, before
+        # the full RFC 9110 evaluation that every other request gets.
+        if if_none_match == variant.etag or is_not_modified(
+            if_none_match,
             environ.get("HTTP_IF_MODIFIED_SINCE"),
             variant.etag,
             snapshot.last_modified,
             snapshot.lm_exact,
         ):
             start_response("304 Not Modified", [self.date(), *variant.headers_304])
-            self._count(path, 304)
+            self._tally(path, "", 304)
             return []
         start_response("200 OK", [self.date(), *variant.headers])
-        self._count(path, 200)
+        self._tally(path, "", 200)
         return [] if head else [variant.body]
 
     def _error(
@@ -153,9 +156,9 @@ class FeedHotPath:
         elif status == 503:
             headers.append(("Retry-After", "5"))
         start_response(f"{status} {reason}", headers)
-        self._count(path, status)
+        self._tally(path, "", status)
         return [body]
 
-    def _count(self, path: str, status: int) -> None:
-        if self.on_response is not None:
-            self.on_response(path, "", status)
+
+def _ignore(path: str, fmt: str, status: int) -> None:
+    """The response hook when metrics are off."""
