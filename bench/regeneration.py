@@ -51,7 +51,7 @@ def run(duration: int = 5, full: bool = False) -> list[Figure]:
 
 
 def _archive(size: int, changed: dict[int, float]) -> list[Figure]:
-    from feedsvc import render, services_of
+    from feedsvc import services_of
 
     source = newsroom_database(size)
     if size in FULL_SIZES:
@@ -62,14 +62,13 @@ def _archive(size: int, changed: dict[int, float]) -> list[Figure]:
     services = services_of(app)
     regenerator = services.regenerator
     label = f"{size:,} articles"
-    pages = dict(render.PAGES)
-    try:
-        render.PAGES.clear()  # the target counts the three feed formats
-        cold = regenerator.run()
-    finally:
-        render.PAGES.update(pages)
-    if not cold.ok or len(cold.rendered) != 101:
-        raise RuntimeError(f"full regeneration rendered {len(cold.rendered)} feeds: {cold.failed}")
+    alone = _cold_run(regenerator)  # in this process only, as before the render process
+    _forget_snapshots(services)
+    # As the scheduler does when it starts, long before its first run: start the render process.
+    regenerator.start_pool()
+    if not regenerator.pool.ping():
+        raise RuntimeError("the render process did not start")
+    cold = _cold_run(regenerator)
     forced = regenerator.run(force=True)
     sweeps = [regenerator.run().seconds for _ in range(REPEATS)]
     one = [_one_changed(app, services, i) for i in range(REPEATS)]
@@ -79,7 +78,7 @@ def _archive(size: int, changed: dict[int, float]) -> list[Figure]:
     return [
         Figure(
             "regeneration", f"full, 100 categories x 3 formats, {label}", cold.seconds, "s",
-            target=f"<= {FULL_TARGET_S:g} s", ok=cold.seconds <= FULL_TARGET_S,
+            alone.seconds, "one process", f"<= {FULL_TARGET_S:g} s", cold.seconds <= FULL_TARGET_S,
             note="nothing stored before: every item rendered, gzip included",
         ),
         Figure(
@@ -96,6 +95,30 @@ def _archive(size: int, changed: dict[int, float]) -> list[Figure]:
             note=f"median of {REPEATS}; its feed and all, 4 formats each",
         ),
     ]  # fmt: skip
+
+
+def _cold_run(regenerator: Any) -> Any:
+    """A full regeneration with nothing stored: the three feed formats (the target counts them)."""
+    from feedsvc import render
+
+    pages = dict(render.PAGES)
+    try:
+        render.PAGES.clear()
+        run = regenerator.run()
+    finally:
+        render.PAGES.update(pages)
+    if not run.ok or len(run.rendered) != 101:
+        raise RuntimeError(f"full regeneration rendered {len(run.rendered)} feeds: {run.failed}")
+    return run
+
+
+def _forget_snapshots(services: Any) -> None:
+    """Back to nothing stored, so the next run is a cold full regeneration again."""
+    with services.db.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM feed_snapshots")
+        conn.exec_driver_sql("UPDATE feed_states SET rendered_seq = -1")
+    services.registry.routes.clear()
+    services.registry.snapshots.clear()
 
 
 def _one_changed(app: Any, services: Any, number: int) -> float:

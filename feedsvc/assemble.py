@@ -172,7 +172,80 @@ def render_bodies(
     """The rendering half of :func:`render_snapshot`: a snapshot without formats yet, and the
     body of each format, to be given to :func:`complete`."""
     keys = item_keys(feed, reuse.keys if reuse else None)
-    snapshot = Snapshot(
+    snapshot = _empty_snapshot(feed, key, version, fp, lm, exact, keys)
+    bodies = []
+    with cleaning_once():  # every format renders the same Item objects: clean them once
+        for fmt, renderer in RENDERERS.items():
+            parts, fresh = _render_parts(renderer, feed, keys, reuse.known(fmt) if reuse else {})
+            if reuse is not None:
+                reuse.add(fmt, fresh)
+            bodies.append(_body(feed, fmt, parts))
+        bodies += _pages(feed)
+    return snapshot, bodies
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteJob:
+    """A feed whose items are rendered in the render process (:mod:`feedsvc.renderpool`):
+    ``sent`` holds the items this process does not know in some format, ``sent_keys`` theirs."""
+
+    feed: Feed
+    snapshot: Snapshot
+    keys: tuple[str, ...]
+    sent: Feed
+    sent_keys: tuple[str, ...]
+    known: dict[str, Mapping[str, bytes]]
+
+
+def plan_remote(
+    feed: Feed, key: str, version: int, fp: str, lm: int, exact: bool, reuse: RenderedItems
+) -> RemoteJob:
+    """What to send to the render process for ``feed``."""
+    keys = item_keys(feed, reuse.keys)
+    known = {fmt: reuse.known(fmt) for fmt in RENDERERS}
+    wanted = [i for i, k in enumerate(keys) if any(k not in known[fmt] for fmt in RENDERERS)]
+    sent = (
+        feed
+        if len(wanted) == len(keys)
+        else replace(feed, items=tuple(feed.items[i] for i in wanted))
+    )
+    snapshot = _empty_snapshot(feed, key, version, fp, lm, exact, keys)
+    return RemoteJob(feed, snapshot, keys, sent, tuple(keys[i] for i in wanted), known)
+
+
+def render_items(sent: Feed, sent_keys: tuple[str, ...], cache: RenderedItems) -> dict[str, Parts]:
+    """In the render process: every format's parts of ``sent``, rendering only the items not
+    rendered earlier in this run (``cache``)."""
+    out = {}
+    with cleaning_once():
+        for fmt, renderer in RENDERERS.items():
+            parts, fresh = _render_parts(renderer, sent, sent_keys, cache.known(fmt))
+            cache.add(fmt, fresh)
+            out[fmt] = parts
+    return out
+
+
+def finish_remote(
+    job: RemoteJob, remote: dict[str, Parts], reuse: RenderedItems
+) -> tuple[Snapshot, list[Body]]:
+    """:func:`render_bodies`' result from the render process's parts of ``job``."""
+    bodies = []
+    for fmt in RENDERERS:
+        got = remote[fmt]
+        fresh = dict(zip(job.sent_keys, got.items, strict=True))
+        known = job.known[fmt]
+        items = tuple(fresh[k] if k in fresh else known[k] for k in job.keys)
+        reuse.add(fmt, fresh)
+        bodies.append(_body(job.feed, fmt, Parts(got.head, items, got.tail, got.sep)))
+    with cleaning_once():
+        bodies += _pages(job.feed)
+    return job.snapshot, bodies
+
+
+def _empty_snapshot(
+    feed: Feed, key: str, version: int, fp: str, lm: int, exact: bool, keys: tuple[str, ...]
+) -> Snapshot:
+    return Snapshot(
         key=key,
         version=version,
         last_modified=lm,
@@ -181,21 +254,19 @@ def render_bodies(
         cache_max_age=feed.max_age,
         item_keys=keys,
     )
-    bodies = []
-    with cleaning_once():  # every format renders the same Item objects: clean them once
-        for fmt, renderer in RENDERERS.items():
-            parts, fresh = _render_parts(renderer, feed, keys, reuse.known(fmt) if reuse else {})
-            if reuse is not None:
-                reuse.add(fmt, fresh)
-            data, spans = _join(parts.head, parts.items, parts.tail, parts.sep)
-            links: tuple[str, ...] = ()
-            if feed.hub_url:
-                # WebSub §4: exactly one hub and one self link on every feed response.
-                links = (f'<{feed.hub_url}>; rel="hub"', f'<{feed.url(fmt)}>; rel="self"')
-            bodies.append(Body(fmt, MEDIA_TYPES[fmt], data, spans, links))
-        for fmt, (page, content_type) in PAGES.items():
-            bodies.append(Body(fmt, content_type, page.render(feed), None))
-    return snapshot, bodies
+
+
+def _body(feed: Feed, fmt: str, parts: Parts) -> Body:
+    data, spans = _join(parts.head, parts.items, parts.tail, parts.sep)
+    links: tuple[str, ...] = ()
+    if feed.hub_url:
+        # WebSub §4: exactly one hub and one self link on every feed response.
+        links = (f'<{feed.hub_url}>; rel="hub"', f'<{feed.url(fmt)}>; rel="self"')
+    return Body(fmt, MEDIA_TYPES[fmt], data, spans, links)
+
+
+def _pages(feed: Feed) -> list[Body]:
+    return [Body(fmt, ctype, page.render(feed), None) for fmt, (page, ctype) in PAGES.items()]
 
 
 def complete(snapshot: Snapshot, bodies: Iterable[Body]) -> Snapshot:

@@ -9,6 +9,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,13 +18,22 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from feedsvc import store
-from feedsvc.assemble import Body, RenderedItems, complete, render_bodies
+from feedsvc.assemble import (
+    Body,
+    RemoteJob,
+    RenderedItems,
+    complete,
+    finish_remote,
+    plan_remote,
+    render_bodies,
+)
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feed import Feed
 from feedsvc.feedmodel import build_feed, fingerprint
 from feedsvc.models import Category, FeedSnapshot
+from feedsvc.renderpool import RenderPool
 from feedsvc.snapshot import Snapshot, bundle_items, to_bundle
 
 log = logging.getLogger(__name__)
@@ -88,6 +98,16 @@ class Regenerator:
         self.run_observers: list[RunObserver] = []
         self._categories: dict[str, Category] | None = None
         self._reuse = RenderedItems()
+        # The render process large runs hand their items to; started with the scheduler.
+        self.pool = RenderPool()
+
+    def start_pool(self) -> None:
+        """Start the render process that large runs render their items in."""
+        self.pool.start()
+
+    def stop_pool(self) -> None:
+        """Stop the render process (large runs render here again)."""
+        self.pool.stop()
 
     def run(self, only: str | None = None, force: bool = False) -> RunResult:
         """Regenerate every changed feed (or only ``only``; ``force``: even if unchanged)."""
@@ -134,8 +154,11 @@ class Regenerator:
         todo = sorted(dirty.items())
         if len(todo) >= self.pipeline_after:
             with _Saver(partial(self._save, result=result)) as saver:
-                for key, seq in todo:
-                    self._regenerate_one(key, seq, now, result, force, saver.put)
+                if self.pool.new_run():
+                    self._run_remote(todo, now, result, force, saver.put)
+                else:
+                    for key, seq in todo:
+                        self._regenerate_one(key, seq, now, result, force, saver.put)
         else:
             for key, seq in todo:
                 self._regenerate_one(
@@ -187,6 +210,65 @@ class Regenerator:
             result.failed[key] = f"{type(exc).__name__}: {exc}"
             return
         save(rendered)
+
+    def _run_remote(
+        self,
+        todo: list[tuple[str, int]],
+        now: datetime,
+        result: RunResult,
+        force: bool,
+        save: Callable[[_Rendered], None],
+    ) -> None:
+        """Like :meth:`_regenerate_one` for each feed, the items rendered in the render
+        process: while it renders one feed, this thread reads the next and finishes the last."""
+        waiting: deque[_Remote] = deque()
+        try:
+            for key, seq in todo:
+                try:
+                    waiting.append(self._send(key, seq, now, force))
+                except Exception as exc:  # one broken feed must never stop the others
+                    self._failed(key, exc, result)
+                while len(waiting) > 1:
+                    self._finish(waiting.popleft(), result, save)
+            while waiting:
+                self._finish(waiting.popleft(), result, save)
+        finally:
+            self.pool.end_run()
+
+    def _send(self, key: str, seq: int, now: datetime, force: bool) -> _Remote:
+        prepared = self._prepare(key, now, force)
+        if prepared is None:
+            return _Remote(_Rendered(key, seq, now))
+        feed, fp, previous, lm, exact = prepared
+        version = 1 if previous is None else previous.version + 1
+        job = plan_remote(feed, key, version, fp, lm, exact, self._reuse)
+        before = None if previous is None else previous.version
+        sent = self.pool.send(job.sent, job.sent_keys)
+        return _Remote(_Rendered(key, seq, now, previous_version=before), job, sent)
+
+    def _finish(
+        self, remote: _Remote, result: RunResult, save: Callable[[_Rendered], None]
+    ) -> None:
+        rendered, job = remote.rendered, remote.job
+        if job is not None:
+            try:
+                parts = None if remote.sent is None else self.pool.receive(remote.sent)
+                if parts is None:  # the process is gone: render here
+                    snapshot, bodies = render_bodies(
+                        job.feed, job.snapshot.key, job.snapshot.version, job.snapshot.fingerprint,
+                        job.snapshot.last_modified, job.snapshot.lm_exact, self._reuse,
+                    )  # fmt: skip
+                else:
+                    snapshot, bodies = finish_remote(job, parts, self._reuse)
+            except Exception as exc:  # one broken feed must never stop the others
+                self._failed(rendered.key, exc, result)
+                return
+            rendered.snapshot, rendered.bodies = snapshot, bodies
+        save(rendered)
+
+    def _failed(self, key: str, exc: Exception, result: RunResult) -> None:
+        log.error("regenerate: feed %r failed; its last good snapshot stays", key, exc_info=exc)
+        result.failed[key] = f"{type(exc).__name__}: {exc}"
 
     def _save(self, rendered: _Rendered, result: RunResult) -> None:
         """Save a rendered feed (or only mark an unchanged one rendered); tell the listeners."""
@@ -293,6 +375,15 @@ class _Rendered:
     snapshot: Snapshot | None = None  # None: unchanged, only record seq
     bodies: list[Body] = field(default_factory=list)
     previous_version: int | None = None  # the version this one replaces (compare-and-set)
+
+
+@dataclass
+class _Remote:
+    """A feed of a run that renders in the render process, until its parts come back."""
+
+    rendered: _Rendered  # without snapshot and bodies yet
+    job: RemoteJob | None = None  # None: unchanged, nothing to render
+    sent: int | None = None  # the job's number; None: the process is gone, render it here
 
 
 class _Saver:

@@ -64,6 +64,7 @@ class RegenerationScheduler:
 
     def start(self) -> None:
         """Add the two jobs and start (blocks when created with blocking=True)."""
+        self.regenerator.start_pool()
         self._scheduler.add_job(
             self.sweep,
             "interval",
@@ -90,6 +91,7 @@ class RegenerationScheduler:
         """Stop the jobs and give the lease up so another process takes over at once."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+        self.regenerator.stop_pool()
         if self.holding:
             try:
                 with self.db.writing() as session:

@@ -98,6 +98,7 @@ class Services:
             self.scheduler = None
         if self.websub is not None:
             self.websub.stop()
+        self.regenerator.stop_pool()
         self.watcher.stop()
         self.metrics.flusher.stop()
         self.db.dispose()

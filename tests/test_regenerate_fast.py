@@ -17,10 +17,13 @@ from feedsvc import store
 from feedsvc.assemble import item_keys
 from feedsvc.clock import FrozenClock
 from feedsvc.feed import CategoryRef, Image, Item
+from feedsvc.feedmodel import build_feed
+from feedsvc.ingest import store_articles
 from feedsvc.render import RENDERERS
+from feedsvc.renderpool import RenderError, RenderPool
 from feedsvc.snapshot import BUNDLE_MAGIC_1, Snapshot, bundle_items, from_bundle, to_bundle
 
-from .conftest import services
+from .conftest import article, services
 
 
 @pytest.fixture
@@ -120,6 +123,88 @@ def test_pipelined_run_keeps_a_failing_feed_as_it_was(
     assert sorted(s.regenerator.run().rendered) == ["kinh-te", "the-gioi"]
 
 
+# --- the render process ------------------------------------------------------------------------
+
+
+def test_the_render_process_stores_what_this_process_stores(
+    demo_data: Flask, clock: FrozenClock
+) -> None:
+    s = services(demo_data)
+    regenerator = s.regenerator
+    regenerator.pipeline_after = 1
+
+    def remote_then_here() -> tuple[dict[str, Snapshot], dict[str, Snapshot]]:
+        regenerator.start_pool()
+        try:
+            run = regenerator.run()
+            assert run.ok and run.rendered
+            remote = {key: stored(demo_data)[key] for key in run.rendered}
+        finally:
+            regenerator.stop_pool()
+        assert not regenerator.pool.started
+        regenerator.pipeline_after, saved = 10_000, regenerator.pipeline_after
+        # Every feed again, here, in one thread; the clock has not moved: the same instant.
+        assert regenerator.run(force=True).ok
+        regenerator.pipeline_after = saved
+        return remote, {key: stored(demo_data)[key] for key in remote}
+
+    remote, here = remote_then_here()
+    assert len(remote) == 9 and bodies(remote) == bodies(here)
+    # A publish: two feeds, their other items from the stored snapshots.
+    clock.advance(60)
+    assert not store_articles(s.db, s.settings, s.clock, [article("moi-1", "kinh-te")]).rejected
+    remote, here = remote_then_here()
+    assert sorted(remote) == ["all", "kinh-te"] and bodies(remote) == bodies(here)
+
+
+def test_a_lost_render_process_costs_nothing_but_time(demo_data: Flask) -> None:
+    regenerator = services(demo_data).regenerator
+    regenerator.pipeline_after = 1
+    regenerator.start_pool()
+    try:
+        assert regenerator.pool._process is not None
+        regenerator.pool._process.kill()
+        regenerator.pool._process.join(10)
+        result = regenerator.run()  # the jobs go nowhere: every feed is rendered here
+        assert result.ok and len(result.rendered) == 9
+        assert regenerator.pool.started and regenerator.pool._process is None
+        assert regenerator.run(force=True).ok  # the next run starts a new process
+        assert regenerator.pool._process is not None and regenerator.pool._process.is_alive()
+    finally:
+        regenerator.stop_pool()
+    remote = stored(demo_data)
+    regenerator.pipeline_after = 10_000
+    assert regenerator.run(force=True).ok
+    assert bodies(stored(demo_data)) == bodies(remote)
+
+
+def test_a_feed_the_render_process_cannot_render_fails_alone(demo_data: Flask) -> None:
+    s = services(demo_data)
+    with s.db.reading() as session:
+        articles = store.visible_article_rows(session, "all", s.clock.now(), 2)
+        names = {c.slug: c.name for c in store.list_categories(session)}
+    good = build_feed(s.settings, "all", None, articles, names, s.clock.now())
+    broken = dataclasses.replace(
+        good, items=tuple(dataclasses.replace(i, published=None) for i in good.items)
+    )
+    pool = RenderPool()
+    pool.start()
+    try:
+        assert pool.new_run()
+        first = pool.send(broken, item_keys(good))
+        second = pool.send(good, item_keys(good))
+        assert first is not None and second is not None
+        with pytest.raises(RenderError, match="AttributeError"):
+            pool.receive(first)
+        parts = pool.receive(second)  # the process goes on with the next feed
+        assert parts is not None and set(parts) == set(RENDERERS)
+        assert all(len(p.items) == 2 for p in parts.values())
+        assert parts["rss"].join() == RENDERERS["rss"].render(good)
+    finally:
+        pool.stop()
+    assert pool._process is None
+
+
 # --- bundles -----------------------------------------------------------------------------------
 
 
@@ -187,7 +272,6 @@ def test_item_keys_tell_every_item_apart_and_memo_agrees(demo_data: Flask) -> No
     s = services(demo_data)
     assert s.regenerator.run().ok
     snapshot = stored(demo_data)["all"]
-    from feedsvc.feedmodel import build_feed
 
     with s.db.reading() as session:
         articles = store.visible_article_rows(session, "all", s.clock.now(), 50)
