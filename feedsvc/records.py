@@ -6,7 +6,6 @@ naming the field's path; nothing but RecordError ever escapes, whatever the inpu
 """
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -15,11 +14,14 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
+from feedsvc.textfilter import CharFilter
+
 # XML 1.0 §2.2 Char excludes C0 controls but tab/LF/CR, lone surrogates and U+FFFE/U+FFFF;
-# the interface also removes the C1 controls U+0080–U+009F.
-_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\ud800-\udfff\ufffe\uffff]")
-# The single-byte ones in UTF-8 (C0 controls but tab, LF and CR; DEL is allowed here).
-_FORBIDDEN_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+# the interface also removes the C1 controls U+0080–U+009F (DEL is allowed here).
+_FORBIDDEN = CharFilter(
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\ud800-\udfff\ufffe\uffff",
+    bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]),
+)
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SLUG_MAX = 64
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
@@ -202,28 +204,7 @@ class _Errors:
 
 def clean_text(value: str) -> str:
     """NFC-normalise and drop characters XML 1.0 forbids and C1 controls."""
-    # Remove first: a control between a letter and its combining mark would block composition.
-    if _has_forbidden(value):
-        value = _FORBIDDEN_CHARS.sub("", value)
-    return unicodedata.normalize("NFC", value)
-
-
-def _has_forbidden(value: str) -> bool:
-    """Whether ``value`` holds a character of ``_FORBIDDEN_CHARS``; fast on clean text."""
-    # Each forbidden character is a control (Cc), a surrogate (Cs) or a noncharacter (Cn), none
-    # of them printable, so most text is settled by one C loop. Text with tabs or newlines is
-    # encoded and its bytes checked, still a few times faster than the regex over a 5 kB body:
-    # the regex runs only when the UTF-8 bytes hint at a C1 control (C2 80-9F) or at
-    # U+FFFE/U+FFFF (EF BF BE/BF); a lone surrogate cannot be encoded at all.
-    if value.isprintable():
-        return False
-    try:
-        data = value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    if b"\xc2" in data or b"\xef" in data:
-        return _FORBIDDEN_CHARS.search(value) is not None
-    return len(data.translate(None, _FORBIDDEN_BYTES)) != len(data)
+    return _FORBIDDEN.clean(value)
 
 
 def sanitize_html(html: str, base_url: str) -> str:

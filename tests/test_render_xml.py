@@ -95,8 +95,8 @@ def every_character() -> list[str]:
 
 @pytest.mark.parametrize("module", [_common, records], ids=["render", "records"])
 def test_fast_detection_finds_what_the_regex_finds(module: object) -> None:
-    has_forbidden = module._has_forbidden  # type: ignore[attr-defined]
-    pattern = module._FORBIDDEN_CHARS  # type: ignore[attr-defined]
+    has_forbidden = module._FORBIDDEN.found_in  # type: ignore[attr-defined]
+    pattern = module._FORBIDDEN.pattern  # type: ignore[attr-defined]
     chunks = every_character()
     singles = [chr(cp) for cp in (*range(0x200), *range(0xD7F0, 0xE010), 0xFFFE, 0xFFFF)]
     for text in chunks + singles:
@@ -107,7 +107,7 @@ def test_fast_detection_finds_what_the_regex_finds(module: object) -> None:
 @pytest.mark.parametrize("module", [_common, records], ids=["render", "records"])
 def test_clean_text_is_the_regex_then_nfc(module: object) -> None:
     clean_text = module.clean_text  # type: ignore[attr-defined]
-    pattern = module._FORBIDDEN_CHARS  # type: ignore[attr-defined]
+    pattern = module._FORBIDDEN.pattern  # type: ignore[attr-defined]
     for text in every_character() + [unicodedata.normalize("NFD", "Biên giới\x0b Hải đảo")]:
         assert clean_text(text) == unicodedata.normalize("NFC", pattern.sub("", text))
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-import re
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +16,7 @@ from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
 
 from feedsvc.feed import CategoryRef, Feed, Image, Item
+from feedsvc.textfilter import CharFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +39,10 @@ class Parts:
 # U+FFFE/U+FFFF; C1 controls (and DEL) are allowed but discouraged (§2.2 note) and break
 # readers. Input cleaning (feedsvc.records) removes them already; renderers do it again so a
 # record that slipped past can never make a feed ill-formed.
-_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-# The single-byte ones in UTF-8 (C0 controls but tab/newline/return, and DEL).
-_FORBIDDEN_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_FORBIDDEN = CharFilter(
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff",
+    bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]),
+)
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -62,30 +62,9 @@ _CLEANED: ContextVar[dict[int, tuple[Item, Item]] | None] = ContextVar(
 )
 
 
-def _has_forbidden(value: str) -> bool:
-    """Whether ``value`` holds a character of ``_FORBIDDEN_CHARS``; fast on clean text."""
-    # Each forbidden character is a control (Cc), a surrogate (Cs) or a noncharacter (Cn), none
-    # of them printable, so most text is settled by one C loop. Text with tabs or newlines is
-    # encoded and its bytes checked, still a few times faster than the regex over a 5 kB body:
-    # the regex runs only when the UTF-8 bytes hint at a C1 control (C2 80-9F) or at
-    # U+FFFE/U+FFFF (EF BF BE/BF); a lone surrogate cannot be encoded at all.
-    if value.isprintable():
-        return False
-    try:
-        data = value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    if b"\xc2" in data or b"\xef" in data:
-        return _FORBIDDEN_CHARS.search(value) is not None
-    return len(data.translate(None, _FORBIDDEN_BYTES)) != len(data)
-
-
 def clean_text(value: str) -> str:
     """Drop characters XML 1.0 forbids and C1 controls, then NFC-normalise."""
-    # Remove first: a control between a letter and its combining mark would block composition.
-    if _has_forbidden(value):
-        value = _FORBIDDEN_CHARS.sub("", value)
-    return unicodedata.normalize("NFC", value)
+    return _FORBIDDEN.clean(value)
 
 
 def _clean_optional(value: str | None) -> str | None:
