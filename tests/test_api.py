@@ -244,6 +244,7 @@ BAD_JSON = [
     ("duplicate key", b'{"title": "a", "title": "b"}'),
     ("absurd nesting", b'{"x": ' + b"[" * 200 + b"]" * 200 + b"}"),
     ("invalid UTF-8", b'{"title": "Bi\xean ph\xf2ng"}'),
+    ("byte order mark", b'\xef\xbb\xbf{"title": "a"}'),
     ("truncated", b'{"title": "a"'),
     ("trailing garbage", b"{} {}"),
     ("empty", b""),
