@@ -123,11 +123,23 @@ def _render_parts(
 ) -> tuple[Parts, dict[str, bytes]]:
     """The feed's parts, rendering only the items not known yet; also returns those."""
     missing = [i for i, key in enumerate(keys) if key not in known]
-    if len(missing) == len(keys):
-        parts = renderer.render_parts(feed)
-    else:
-        parts = renderer.render_parts(replace(feed, items=tuple(feed.items[i] for i in missing)))
-    fresh = dict(zip((keys[i] for i in missing), parts.items, strict=True))
+    parts = renderer.render_parts(_cut(feed, missing))
+    return _splice(parts, keys, tuple(keys[i] for i in missing), known)
+
+
+def _cut(feed: Feed, indexes: list[int]) -> Feed:
+    """The feed with only the items at ``indexes`` (the feed itself when that is all of them)."""
+    if len(indexes) == len(feed.items):
+        return feed
+    return replace(feed, items=tuple(feed.items[i] for i in indexes))
+
+
+def _splice(
+    parts: Parts, keys: tuple[str, ...], new_keys: tuple[str, ...], known: Mapping[str, bytes]
+) -> tuple[Parts, dict[str, bytes]]:
+    """The whole feed's parts from ``parts``, whose items are those of ``new_keys``, and the
+    ``known`` items of the other keys; also the new items by key."""
+    fresh = dict(zip(new_keys, parts.items, strict=True))
     items = tuple(fresh[key] if key in fresh else known[key] for key in keys)
     return Parts(parts.head, items, parts.tail, parts.sep), fresh
 
@@ -156,11 +168,11 @@ def render_snapshot(
 
     With ``reuse``, items already rendered are spliced in rather than rendered again.
     """
-    snapshot, bodies = render_bodies(feed, key, version, fp, lm, exact, reuse)
-    return complete(snapshot, bodies)
+    snapshot = new_snapshot(feed, key, version, fp, lm, exact, reuse)
+    return complete(snapshot, render_bodies(feed, snapshot, reuse))
 
 
-def render_bodies(
+def new_snapshot(
     feed: Feed,
     key: str,
     version: int,
@@ -168,11 +180,23 @@ def render_bodies(
     lm: int,
     exact: bool,
     reuse: RenderedItems | None = None,
-) -> tuple[Snapshot, list[Body]]:
-    """The rendering half of :func:`render_snapshot`: a snapshot without formats yet, and the
-    body of each format, to be given to :func:`complete`."""
-    keys = item_keys(feed, reuse.keys if reuse else None)
-    snapshot = _empty_snapshot(feed, key, version, fp, lm, exact, keys)
+) -> Snapshot:
+    """The snapshot ``feed`` will fill: its version, validators and item keys, no formats yet."""
+    return Snapshot(
+        key=key,
+        version=version,
+        last_modified=lm,
+        lm_exact=exact,
+        fingerprint=fp,
+        cache_max_age=feed.max_age,
+        item_keys=item_keys(feed, reuse.keys if reuse else None),
+    )
+
+
+def render_bodies(feed: Feed, snapshot: Snapshot, reuse: RenderedItems | None = None) -> list[Body]:
+    """The body of each format of ``feed``, to be given to :func:`complete` with ``snapshot``
+    (from :func:`new_snapshot`)."""
+    keys = snapshot.item_keys
     bodies = []
     with cleaning_once():  # every format renders the same Item objects: clean them once
         for fmt, renderer in RENDERERS.items():
@@ -181,7 +205,7 @@ def render_bodies(
                 reuse.add(fmt, fresh)
             bodies.append(_body(feed, fmt, parts))
         bodies += _pages(feed)
-    return snapshot, bodies
+    return bodies
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,26 +215,18 @@ class RemoteJob:
 
     feed: Feed
     snapshot: Snapshot
-    keys: tuple[str, ...]
     sent: Feed
     sent_keys: tuple[str, ...]
     known: dict[str, Mapping[str, bytes]]
 
 
-def plan_remote(
-    feed: Feed, key: str, version: int, fp: str, lm: int, exact: bool, reuse: RenderedItems
-) -> RemoteJob:
+def plan_remote(feed: Feed, snapshot: Snapshot, reuse: RenderedItems) -> RemoteJob:
     """What to send to the render process for ``feed``."""
-    keys = item_keys(feed, reuse.keys)
+    keys = snapshot.item_keys
     known = {fmt: reuse.known(fmt) for fmt in RENDERERS}
     wanted = [i for i, k in enumerate(keys) if any(k not in known[fmt] for fmt in RENDERERS)]
-    sent = (
-        feed
-        if len(wanted) == len(keys)
-        else replace(feed, items=tuple(feed.items[i] for i in wanted))
-    )
-    snapshot = _empty_snapshot(feed, key, version, fp, lm, exact, keys)
-    return RemoteJob(feed, snapshot, keys, sent, tuple(keys[i] for i in wanted), known)
+    sent_keys = tuple(keys[i] for i in wanted)
+    return RemoteJob(feed, snapshot, _cut(feed, wanted), sent_keys, known)
 
 
 def render_items(sent: Feed, sent_keys: tuple[str, ...], cache: RenderedItems) -> dict[str, Parts]:
@@ -225,35 +241,16 @@ def render_items(sent: Feed, sent_keys: tuple[str, ...], cache: RenderedItems) -
     return out
 
 
-def finish_remote(
-    job: RemoteJob, remote: dict[str, Parts], reuse: RenderedItems
-) -> tuple[Snapshot, list[Body]]:
+def finish_remote(job: RemoteJob, remote: dict[str, Parts], reuse: RenderedItems) -> list[Body]:
     """:func:`render_bodies`' result from the render process's parts of ``job``."""
     bodies = []
     for fmt in RENDERERS:
-        got = remote[fmt]
-        fresh = dict(zip(job.sent_keys, got.items, strict=True))
-        known = job.known[fmt]
-        items = tuple(fresh[k] if k in fresh else known[k] for k in job.keys)
+        parts, fresh = _splice(remote[fmt], job.snapshot.item_keys, job.sent_keys, job.known[fmt])
         reuse.add(fmt, fresh)
-        bodies.append(_body(job.feed, fmt, Parts(got.head, items, got.tail, got.sep)))
+        bodies.append(_body(job.feed, fmt, parts))
     with cleaning_once():
         bodies += _pages(job.feed)
-    return job.snapshot, bodies
-
-
-def _empty_snapshot(
-    feed: Feed, key: str, version: int, fp: str, lm: int, exact: bool, keys: tuple[str, ...]
-) -> Snapshot:
-    return Snapshot(
-        key=key,
-        version=version,
-        last_modified=lm,
-        lm_exact=exact,
-        fingerprint=fp,
-        cache_max_age=feed.max_age,
-        item_keys=keys,
-    )
+    return bodies
 
 
 def _body(feed: Feed, fmt: str, parts: Parts) -> Body:

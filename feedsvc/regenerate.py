@@ -24,6 +24,7 @@ from feedsvc.assemble import (
     RenderedItems,
     complete,
     finish_remote,
+    new_snapshot,
     plan_remote,
     render_bodies,
 )
@@ -206,8 +207,7 @@ class Regenerator:
         try:
             rendered = self._render_if_changed(key, seq, now, force)
         except Exception as exc:  # one broken feed must never stop the others
-            log.exception("regenerate: feed %r failed; its last good snapshot stays", key)
-            result.failed[key] = f"{type(exc).__name__}: {exc}"
+            self._failed(key, exc, result)
             return
         save(rendered)
 
@@ -236,34 +236,31 @@ class Regenerator:
             self.pool.end_run()
 
     def _send(self, key: str, seq: int, now: datetime, force: bool) -> _Remote:
+        """Prepare the feed and send its items to the render process (if it changed)."""
         prepared = self._prepare(key, now, force)
         if prepared is None:
             return _Remote(_Rendered(key, seq, now))
-        feed, fp, previous, lm, exact = prepared
-        version = 1 if previous is None else previous.version + 1
-        job = plan_remote(feed, key, version, fp, lm, exact, self._reuse)
-        before = None if previous is None else previous.version
+        feed, snapshot, before = prepared
+        job = plan_remote(feed, snapshot, self._reuse)
         sent = self.pool.send(job.sent, job.sent_keys)
         return _Remote(_Rendered(key, seq, now, previous_version=before), job, sent)
 
     def _finish(
         self, remote: _Remote, result: RunResult, save: Callable[[_Rendered], None]
     ) -> None:
+        """Take the feed's parts back (or render it here) and hand it to ``save``."""
         rendered, job = remote.rendered, remote.job
         if job is not None:
             try:
                 parts = None if remote.sent is None else self.pool.receive(remote.sent)
                 if parts is None:  # the process is gone: render here
-                    snapshot, bodies = render_bodies(
-                        job.feed, job.snapshot.key, job.snapshot.version, job.snapshot.fingerprint,
-                        job.snapshot.last_modified, job.snapshot.lm_exact, self._reuse,
-                    )  # fmt: skip
+                    rendered.bodies = render_bodies(job.feed, job.snapshot, self._reuse)
                 else:
-                    snapshot, bodies = finish_remote(job, parts, self._reuse)
+                    rendered.bodies = finish_remote(job, parts, self._reuse)
             except Exception as exc:  # one broken feed must never stop the others
                 self._failed(rendered.key, exc, result)
                 return
-            rendered.snapshot, rendered.bodies = snapshot, bodies
+            rendered.snapshot = job.snapshot
         save(rendered)
 
     def _failed(self, key: str, exc: Exception, result: RunResult) -> None:
@@ -276,8 +273,7 @@ class Regenerator:
         try:
             snapshot = self._store(rendered)
         except Exception as exc:  # one broken feed must never stop the others
-            log.exception("regenerate: feed %r failed; its last good snapshot stays", key)
-            result.failed[key] = f"{type(exc).__name__}: {exc}"
+            self._failed(key, exc, result)
             return
         if snapshot is None:
             result.unchanged.append(key)
@@ -306,10 +302,8 @@ class Regenerator:
         prepared = self._prepare(key, now, force)
         if prepared is None:
             return _Rendered(key, seq, now)
-        feed, fp, previous, lm, exact = prepared
-        version = 1 if previous is None else previous.version + 1
-        snapshot, bodies = render_bodies(feed, key, version, fp, lm, exact, self._reuse)
-        before = None if previous is None else previous.version
+        feed, snapshot, before = prepared
+        bodies = render_bodies(feed, snapshot, self._reuse)
         return _Rendered(key, seq, now, snapshot, bodies, before)
 
     def _store(self, rendered: _Rendered) -> Snapshot | None:
@@ -340,9 +334,10 @@ class Regenerator:
 
     def _prepare(
         self, key: str, now: datetime, force: bool
-    ) -> tuple[Feed, str, store.SnapshotHead | None, int, bool] | None:
-        """The feed to render with its fingerprint, previous head and Last-Modified; None when
-        it has not changed (or its category is gone)."""
+    ) -> tuple[Feed, Snapshot, int | None] | None:
+        """The feed to render, its new snapshot (version, validators, item keys; no formats
+        yet) and the version it replaces; None when it has not changed (or its category is
+        gone)."""
         with self.db.reading() as session:
             if self._categories is None:
                 self._categories = {c.slug: c for c in store.list_categories(session)}
@@ -362,7 +357,9 @@ class Regenerator:
             built = self._reuse.items
             feed = build_feed(self.settings, key, category, articles, names, modified, built)
             self._reuse.previous = self._previous_items(session, key)
-        return feed, fp, previous, lm, exact
+        version = 1 if previous is None else previous.version + 1
+        snapshot = new_snapshot(feed, key, version, fp, lm, exact, self._reuse)
+        return feed, snapshot, None if previous is None else previous.version
 
 
 @dataclass

@@ -4,9 +4,10 @@ process reads the next feed and saves the previous one.
 Rendering is pure Python and holds the GIL, so a thread could not take it over: on one process
 a full regeneration used 1.15 cores. The process is spawned, not forked (the scheduler has
 threads), and started with the scheduler, so a regeneration never waits for it to boot. Jobs go
-over a pipe from the regenerating thread itself, in order, one reply per job: no helper threads,
-which would wait for the GIL behind the rendering. If the process dies, the feeds it held are
-rendered here, and the next run starts a new one.
+over a pipe from the regenerating thread itself, in order, one reply per job, with no helper
+threads (a ProcessPoolExecutor, whose feeder and result threads need the GIL too, made a full
+regeneration slower, not faster). If the process dies, the feeds it held are rendered here, and
+the next run starts a new one.
 """
 
 from __future__ import annotations

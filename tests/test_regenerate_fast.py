@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import struct
 from datetime import UTC, datetime
 from typing import Any
@@ -176,6 +177,43 @@ def test_a_lost_render_process_costs_nothing_but_time(demo_data: Flask) -> None:
     regenerator.pipeline_after = 10_000
     assert regenerator.run(force=True).ok
     assert bodies(stored(demo_data)) == bodies(remote)
+
+
+class _ExitWhenRead:
+    """Sent down the pipe, it ends the render process as it is unpickled there."""
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return (os._exit, (0,))
+
+
+def test_a_render_process_lost_mid_run_leaves_its_feeds_to_this_one(
+    demo_data: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    regenerator = services(demo_data).regenerator
+    regenerator.pipeline_after = 1
+    pool = regenerator.pool
+    real_send = pool.send
+    sent: list[int | None] = []
+
+    def send(feed: Any, keys: tuple[str, ...]) -> int | None:
+        if len(sent) == 1:  # the first feed is answered, then the process ends
+            assert pool._conn is not None
+            pool._conn.send(_ExitWhenRead())
+        sent.append(real_send(feed, keys))
+        return sent[-1]
+
+    monkeypatch.setattr(pool, "send", send)
+    regenerator.start_pool()
+    try:
+        result = regenerator.run()
+        assert result.ok and len(result.rendered) == 9
+        assert sent[0] is not None and pool._process is None  # lost, and forgotten
+    finally:
+        regenerator.stop_pool()
+    mixed = stored(demo_data)
+    regenerator.pipeline_after = 10_000
+    assert regenerator.run(force=True).ok
+    assert bodies(stored(demo_data)) == bodies(mixed)
 
 
 def test_a_feed_the_render_process_cannot_render_fails_alone(demo_data: Flask) -> None:
