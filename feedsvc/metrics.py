@@ -33,6 +33,7 @@ from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import ConfigError
 from feedsvc.db import Database
+from feedsvc.periodic import ProcessThread
 from feedsvc.regenerate import WHOLE_RUN, RunResult
 from feedsvc.web.registry import SnapshotRegistry
 
@@ -204,40 +205,17 @@ class NotModifiedShare:
         return families
 
 
-class Flusher:
+class Flusher(ProcessThread):
     """A daemon thread calling ``flush`` every second in the process that started it."""
 
     def __init__(self, flush: Callable[[], None], interval: float = FLUSH_SECONDS) -> None:
+        super().__init__("feedsvc-metrics", flush, interval)
         self.flush = flush
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-
-    def start(self) -> None:
-        """Start the thread unless it already runs in this process."""
-        if self._pid == os.getpid() and self._thread is not None:
-            return
-        self._pid = os.getpid()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="feedsvc-metrics", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         """End the thread after one last flush."""
-        self._stop.set()
-        if self._thread is not None and self._pid == os.getpid():
-            self._thread.join(timeout=5)
-        self._thread = None
-        self._pid = None
+        super().stop()
         self.flush()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.flush()
-            except Exception:
-                log.exception("metrics: flush failed; the counts are kept for the next one")
 
 
 class Metrics:

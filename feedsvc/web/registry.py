@@ -9,12 +9,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import os
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from feedsvc import store
 from feedsvc.db import Database
+from feedsvc.periodic import ProcessThread
 from feedsvc.snapshot import FormatEntry, Snapshot, from_bundle
 
 log = logging.getLogger(__name__)
@@ -111,43 +112,16 @@ class SnapshotRegistry:
         self.db_error = None
 
 
-class SnapshotWatcher:
+class SnapshotWatcher(ProcessThread):
     """A daemon thread per worker process that keeps a registry fresh."""
 
     def __init__(self, registry: SnapshotRegistry, db: Database, interval: float = 0.1) -> None:
+        super().__init__("feedsvc-snapshots", partial(registry.poll, db), interval)
         self.registry = registry
         self.db = db
-        self.interval = interval
-        self._pid: int | None = None
-        self._stop = threading.Event()
-        self._start_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     def ensure_running(self) -> None:
         """Start the thread in this process if it is not running (also after a fork)."""
-        if self._pid == os.getpid():
-            return
-        with self._start_lock:
-            if self._pid == os.getpid():
-                return
-            # Load what is stored before this process answers its first request: a new
-            # worker must never 404 a feed that exists.
-            self.registry.poll(self.db)
-            self._pid = os.getpid()
-            self._stop.clear()
-            thread = threading.Thread(target=self._loop, name="feedsvc-snapshots", daemon=True)
-            thread.start()
-            self._thread = thread
-
-    def stop(self) -> None:
-        """End the thread (waiting briefly for a poll in progress)."""
-        self._stop.set()
-        if self._thread is not None and self._pid == os.getpid():
-            self._thread.join(timeout=5)
-        self._thread = None
-        self._pid = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.registry.poll(self.db)
-            self._stop.wait(self.interval)
+        # Load what is stored before this process answers its first request: a new worker must
+        # never 404 a feed that exists.
+        self.start(before=self.tick)
