@@ -218,3 +218,21 @@ def newsroom(app: Flask) -> Flask:
     result = services(app).regenerator.run()
     assert result.ok, result.failed
     return app
+
+
+@pytest.fixture
+def unreachable_app(tmp_path: Path, clock: FrozenClock) -> Iterator[Flask]:
+    """An app whose SQLite database cannot be opened (its path is a directory)."""
+    down = tmp_path / "down.db"
+    down.mkdir()
+    app = create_app(
+        {
+            "TESTING": True,
+            "CLOCK": clock,
+            "FEEDSVC_DATABASE_URL": f"sqlite:///{down}",
+            "FEEDSVC_SCHEDULER": "off",
+            "FEEDSVC_API_TOKENS": "test-token-1",
+        }
+    )
+    yield app
+    services(app).shutdown()

@@ -5,17 +5,11 @@ elsewhere."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask, Response, abort
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
-
-from feedsvc import create_app
-from feedsvc.clock import FrozenClock
-from tests.conftest import services
 
 
 @pytest.fixture
@@ -41,24 +35,6 @@ def failing_app(app: Flask) -> Flask:
     app.add_url_rule("/own-retry-after", view_func=own_retry_after)
     app.add_url_rule("/cacheable-error", view_func=cacheable_error)
     return app
-
-
-@pytest.fixture
-def unreachable_app(tmp_path: Path, clock: FrozenClock) -> Iterator[Flask]:
-    """An app whose SQLite database cannot be opened (its path is a directory)."""
-    down = tmp_path / "down.db"
-    down.mkdir()
-    app = create_app(
-        {
-            "TESTING": True,
-            "CLOCK": clock,
-            "FEEDSVC_DATABASE_URL": f"sqlite:///{down}",
-            "FEEDSVC_SCHEDULER": "off",
-            "FEEDSVC_API_TOKENS": "test-token-1",
-        }
-    )
-    yield app
-    services(app).shutdown()
 
 
 def assert_not_cached(response: TestResponse, retry_after: str | None) -> None:

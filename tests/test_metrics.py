@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.exc import OperationalError
 
-from feedsvc import create_app
 from feedsvc.clock import FrozenClock
 from feedsvc.db import Database
 from feedsvc.metrics import FLUSH_SECONDS, Flusher
@@ -52,23 +50,6 @@ def value(samples: Samples, name: str, **labels: str) -> float | None:
 
 def series(samples: Samples, name: str) -> list[dict[str, str]]:
     return [dict(labels) for sample_name, labels in samples if sample_name == name]
-
-
-@pytest.fixture
-def unreachable_app(tmp_path: Path, clock: FrozenClock) -> Iterator[Flask]:
-    """An app whose SQLite database cannot be opened (its path is a directory)."""
-    down = tmp_path / "down.db"
-    down.mkdir()
-    app = create_app(
-        {
-            "TESTING": True,
-            "CLOCK": clock,
-            "FEEDSVC_DATABASE_URL": f"sqlite:///{down}",
-            "FEEDSVC_SCHEDULER": "off",
-        }
-    )
-    yield app
-    services(app).shutdown()
 
 
 # --- one process --------------------------------------------------------------------------------
