@@ -126,7 +126,8 @@ def run(name: str, directory: Path, hub: bool, corpus: bool) -> None:
     )
     for path in paths(sorted(set(slugs))):
         for gzipped in (False, True):
-            print(f"{name} {path} {'gzip' if gzipped else 'identity'} {fetch(client, path, gzipped)}")
+            encoding = "gzip" if gzipped else "identity"
+            print(f"{name} {path} {encoding} {fetch(client, path, gzipped)}")
     app.extensions["feedsvc"].shutdown()
 
 
