@@ -176,7 +176,8 @@ def sqlite_url(path: Path) -> str:
 
 def bench_app(database_url: str, **settings: str) -> Any:
     """A feedsvc app on ``database_url`` with its schema, regeneration not scheduled."""
-    from feedsvc import create_app, schema, services_of
+    from feedsvc import create_app, services_of
+    from feedsvc.store import schema
 
     app = create_app({"FEEDSVC_DATABASE_URL": database_url, "FEEDSVC_SCHEDULER": "off", **settings})
     logging.getLogger("alembic").setLevel(logging.WARNING)  # no migration log in the report

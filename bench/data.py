@@ -5,7 +5,8 @@ minute before ``anchor`` and one article appears every ``STEP`` seconds before t
 archive is an older one, like a newsroom's. Text is Vietnamese syllables drawn with the frequencies
 of the demo newsroom's own text, so a 50-item RSS feed is about 256 kB and 77 kB gzipped (the sizes
 issue 7 quotes). Articles are written to JSON Lines (for ``import-articles``) and loaded into a
-database through :func:`feedsvc.ingest.store_articles`, the code path of the importer and the API.
+database through :func:`feedsvc.ingest.store_records.store_articles`, the code path of the
+importer and the API.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from feedsvc import demo
+from feedsvc.demo import newsroom as demo
 
 SEED = 7
 STEP = 120  # seconds between two articles: about 720 a day
@@ -145,7 +146,7 @@ def write_jsonl(path: Path, records: Iterator[dict[str, Any]]) -> int:
 def load(app: Any, newsroom: Newsroom, count: int, anchor: datetime, start: int = 0) -> None:
     """Store the categories and articles ``start`` … ``count - 1`` through the ingest path."""
     from feedsvc import services_of
-    from feedsvc.ingest import store_articles, store_category
+    from feedsvc.ingest.store_records import store_articles, store_category
 
     services = services_of(app)
     for category in newsroom.categories:

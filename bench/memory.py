@@ -78,7 +78,7 @@ def _peak_worker_mb(size: int) -> float:
 
 def _feed_paths(db: Path) -> list[str]:
     from feedsvc import store
-    from feedsvc.db import Database
+    from feedsvc.store.db import Database
 
     database = Database(sqlite_url(db))
     with database.reading() as session:

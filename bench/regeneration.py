@@ -124,7 +124,7 @@ def _forget_snapshots(services: Any) -> None:
 def _one_changed(app: Any, services: Any, number: int) -> float:
     """Publish one article in CATEGORY (through the ingest path), then time the run."""
     from bench.data import Newsroom
-    from feedsvc.ingest import store_articles
+    from feedsvc.ingest.store_records import store_articles
 
     record = Newsroom(seed=100 + number).article(0, anchor())
     record.update(id=f"bench-changed-{number}", categories=[CATEGORY])

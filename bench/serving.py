@@ -96,8 +96,8 @@ def run(duration: int = 5, full: bool = False) -> list[Figure]:
 def _snapshot_bytes(db: Path) -> tuple[bytes, bytes]:
     """The identity and gzip bytes feedsvc serves for PATH, read from its stored snapshot."""
     from feedsvc import store
-    from feedsvc.db import Database
-    from feedsvc.snapshot import from_bundle
+    from feedsvc.publish.snapshot import from_bundle
+    from feedsvc.store.db import Database
 
     database = Database(sqlite_url(db))
     with database.reading() as session:

@@ -32,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["feedsvc"] = services
 
     from feedsvc import cli
-    from feedsvc.logs import configure_logging
+    from feedsvc.ops.logs import configure_logging
     from feedsvc.web import api, ops, pages
     from feedsvc.web.hotpath import FeedHotPath
 

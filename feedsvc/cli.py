@@ -11,12 +11,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from feedsvc import demo, schema, store
-from feedsvc.importer import ArticleImporter
-from feedsvc.ingest import BatchResult, store_articles, store_category
-from feedsvc.jsonutil import JSONError, loads_strict
-from feedsvc.records import RecordError
+from feedsvc import store
+from feedsvc.demo import newsroom as demo
+from feedsvc.ingest.importer import ArticleImporter
+from feedsvc.ingest.records import RecordError
+from feedsvc.ingest.store_records import BatchResult, store_articles, store_category
+from feedsvc.ingest.strictjson import JSONError, loads_strict
 from feedsvc.services import Services
+from feedsvc.store import schema
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 
@@ -221,7 +223,7 @@ def demo_data_command(if_empty: bool) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Run only regeneration, in the foreground, until SIGTERM or Ctrl-C."""
-    from feedsvc.scheduler import RegenerationScheduler
+    from feedsvc.publish.scheduler import RegenerationScheduler
 
     services = _services()
     scheduler = RegenerationScheduler(

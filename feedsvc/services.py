@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import ConfigError, Settings
-from feedsvc.db import Database
-from feedsvc.metrics import Metrics
-from feedsvc.regenerate import Regenerator
-from feedsvc.scheduler import RegenerationScheduler
-from feedsvc.web.registry import SnapshotRegistry, SnapshotWatcher
+from feedsvc.ops.metrics import Metrics
+from feedsvc.publish.regenerate import Regenerator
+from feedsvc.publish.registry import SnapshotRegistry, SnapshotWatcher
+from feedsvc.publish.scheduler import RegenerationScheduler
+from feedsvc.store.db import Database
 from feedsvc.websub import WebSubService
 from feedsvc.websub import build as build_websub
 

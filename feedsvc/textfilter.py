@@ -1,8 +1,8 @@
 """Dropping the characters a feed must not carry, fast on the clean text that is nearly all of it.
 
-Two filters share this code: :mod:`feedsvc.records` removes what the interface removes on input,
-and the renderers remove it again (DEL too) so that a record that slipped past can never make a
-feed ill-formed.
+Two filters share this code: :mod:`feedsvc.ingest.records` removes what the interface removes on
+input, and the renderers remove it again (DEL too) so that a record that slipped past can never
+make a feed ill-formed.
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from feedsvc import create_app, schema
+from feedsvc import create_app
 from feedsvc.clock import FrozenClock
-from feedsvc.db import Database
-from feedsvc.models import Base
 from feedsvc.services import Services
+from feedsvc.store import schema
+from feedsvc.store.db import Database
+from feedsvc.store.models import Base
 
 PG_ENV = "FEEDSVC_TEST_DATABASE_URL"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -186,7 +187,7 @@ def article(article_id: str, *categories: str, **fields: Any) -> dict[str, Any]:
 
 def load(app: Flask, categories: list[dict[str, Any]], articles: list[dict[str, Any]]) -> None:
     """Store records through the same code path as the CLI and the API."""
-    from feedsvc.ingest import store_articles, store_category
+    from feedsvc.ingest.store_records import store_articles, store_category
 
     s = services(app)
     for raw in categories:

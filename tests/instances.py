@@ -24,9 +24,10 @@ from lxml import etree
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from feedsvc import create_app, schema, store
-from feedsvc.db import Database
-from feedsvc.models import Lease
+from feedsvc import create_app, store
+from feedsvc.store import schema
+from feedsvc.store.db import Database
+from feedsvc.store.models import Lease
 
 from .conftest import article, category, load, services
 from .servers import REPO, free_port, started, wait_for

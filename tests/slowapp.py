@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from feedsvc import create_app
-from feedsvc.feed import Feed
 from feedsvc.render import RENDERERS, Parts, Renderer
+from feedsvc.render.feed import Feed
 
 DELAY = float(os.environ.get("FEEDSVC_TEST_RENDER_DELAY", "0"))
 SLOW_CALL = int(os.environ.get("FEEDSVC_TEST_RENDER_SLOW_CALL", "1"))

@@ -8,7 +8,8 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from feedsvc import schema, store
+from feedsvc import store
+from feedsvc.store import schema
 
 from .conftest import NEWSROOM, article, load, services
 

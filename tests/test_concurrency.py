@@ -7,7 +7,7 @@ from collections import Counter
 
 from flask import Flask
 
-from feedsvc.ingest import put_article
+from feedsvc.ingest.store_records import put_article
 
 from .conftest import NEWSROOM, article, load, services
 

@@ -10,7 +10,7 @@ from email.utils import format_datetime, formatdate
 
 import pytest
 
-from feedsvc.web.conditional import (
+from feedsvc.http.conditional import (
     accepts_gzip,
     format_http_date,
     is_not_modified,

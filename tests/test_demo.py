@@ -1,4 +1,5 @@
-"""Tests for feedsvc.demo: the deterministic demo newsroom (categories, articles, photos)."""
+"""Tests for feedsvc.demo.newsroom: the deterministic demo newsroom (categories, articles,
+photos)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import pytest
 
-from feedsvc import demo
-from feedsvc.records import parse_article, parse_category
+from feedsvc.demo import newsroom as demo
+from feedsvc.ingest.records import parse_article, parse_category
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +52,8 @@ ANCHORS = (
 )
 # What a different process prints: a digest of the records, to compare across hash seeds.
 DIGEST_SCRIPT = (
-    "import hashlib, json, sys; from datetime import datetime; from feedsvc import demo; "
+    "import hashlib, json, sys; from datetime import datetime; "
+    "from feedsvc.demo import newsroom as demo; "
     "records = [demo.demo_categories(), "
     "demo.demo_articles(sys.argv[1], datetime.fromisoformat(sys.argv[2]))]; "
     "print(hashlib.sha256(json.dumps(records, ensure_ascii=False).encode()).hexdigest())"

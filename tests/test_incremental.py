@@ -16,15 +16,15 @@ from flask import Flask
 from lxml import etree
 
 from feedsvc import store
-from feedsvc.assemble import item_keys, render_snapshot
 from feedsvc.clock import FrozenClock
-from feedsvc.feedmodel import build_feed
-from feedsvc.importer import BATCH, PARALLEL_AFTER_BATCHES, ArticleImporter
-from feedsvc.ingest import BatchResult, delete_article, store_articles, store_category
+from feedsvc.ingest.importer import BATCH, PARALLEL_AFTER_BATCHES, ArticleImporter
+from feedsvc.ingest.store_records import BatchResult, delete_article, store_articles, store_category
+from feedsvc.publish.assemble import item_keys, render_snapshot
+from feedsvc.publish.feed_builder import build_feed
+from feedsvc.publish.registry import SnapshotRegistry
+from feedsvc.publish.snapshot import Snapshot, bundle_items, from_bundle, gzip_bytes, to_bundle
 from feedsvc.render import RENDERERS
-from feedsvc.snapshot import Snapshot, bundle_items, from_bundle, gzip_bytes, to_bundle
 from feedsvc.web.hotpath import FeedHotPath
-from feedsvc.web.registry import SnapshotRegistry
 
 from .conftest import NEWSROOM, article, category, load, services
 

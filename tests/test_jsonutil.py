@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from feedsvc.jsonutil import JSONError, loads_strict
+from feedsvc.ingest.strictjson import JSONError, loads_strict
 
 REFUSED = [
     (b'{"a": 1, "a": 2}', "duplicate key 'a'"),

@@ -11,7 +11,7 @@ from flask import Flask
 from lxml import etree
 
 from feedsvc.clock import FrozenClock
-from feedsvc.snapshot import FormatEntry, ItemSpans, Snapshot, make_entry
+from feedsvc.publish.snapshot import FormatEntry, ItemSpans, Snapshot, make_entry
 from feedsvc.web.limits import LimitCache
 
 from .conftest import article, load, services

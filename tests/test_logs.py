@@ -16,11 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feedsvc.clock import FrozenClock
-from feedsvc.db import Database
-from feedsvc.logs import RedactingFilter, make_formatter
-from feedsvc.regenerate import Regenerator
-from feedsvc.scheduler import LEASE_SECONDS, RegenerationScheduler
-from feedsvc.web.registry import SnapshotRegistry
+from feedsvc.ops.logs import RedactingFilter, make_formatter
+from feedsvc.publish.regenerate import Regenerator
+from feedsvc.publish.registry import SnapshotRegistry
+from feedsvc.publish.scheduler import LEASE_SECONDS, RegenerationScheduler
+from feedsvc.store.db import Database
 from tests.conftest import NEWSROOM, article, load, services
 
 TOKEN = "test-token-1"  # a real token of the app fixture
@@ -165,7 +165,7 @@ def test_a_regeneration_run_logs_one_line(app: Flask, caplog: pytest.LogCaptureF
         scheduler.watch()  # nothing changed: nothing to say
     finally:
         scheduler.shutdown()
-    lines = messages(caplog, "feedsvc.scheduler")
+    lines = messages(caplog, "feedsvc.publish.scheduler")
     assert len(lines) == 2, lines
     assert lines[0].endswith("now regenerates")
     assert lines[1].startswith("regenerate (change): rendered all,")
@@ -186,7 +186,7 @@ def test_lease_changes_log_one_line_each(
     finally:
         second.shutdown()
         first.shutdown()
-    lines = messages(caplog, "feedsvc.scheduler")
+    lines = messages(caplog, "feedsvc.publish.scheduler")
     assert [line for line in lines if not line.startswith("regenerate (")] == [
         f"scheduler: {first.holder} now regenerates",
         f"scheduler: {second.holder} now regenerates",
@@ -216,11 +216,11 @@ def test_a_database_outage_logs_one_line_and_one_on_recovery(
     finally:
         scheduler.shutdown()
         db.dispose()
-    watcher = messages(caplog, "feedsvc.web.registry")
+    watcher = messages(caplog, "feedsvc.publish.registry")
     assert len(watcher) == 2, watcher
     assert watcher[0].startswith("snapshots: database unavailable")
     assert watcher[1] == "snapshots: database reachable again"
-    lines = messages(caplog, "feedsvc.scheduler")
+    lines = messages(caplog, "feedsvc.publish.scheduler")
     assert len(lines) == 4, lines
     assert lines[0].startswith("scheduler: database unreachable, not regenerating: ")
     assert lines[1] == "scheduler: database reachable again"

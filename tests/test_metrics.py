@@ -18,9 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.exc import OperationalError
 
 from feedsvc.clock import FrozenClock
-from feedsvc.db import Database
-from feedsvc.metrics import FLUSH_SECONDS, Flusher
-from feedsvc.regenerate import Regenerator
+from feedsvc.ops.metrics import FLUSH_SECONDS, Flusher
+from feedsvc.publish.regenerate import Regenerator
+from feedsvc.store.db import Database
 from tests.conftest import START, article, load, services
 
 REPO = Path(__file__).resolve().parent.parent

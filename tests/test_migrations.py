@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, insert
 
-from feedsvc import create_app, schema
+from feedsvc import create_app
 from feedsvc.clock import FrozenClock
-from feedsvc.db import Database
+from feedsvc.store import schema
+from feedsvc.store.db import Database
 
 from .conftest import START, services
 from .instances import empty_database, item_ids, store_params

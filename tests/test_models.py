@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.dialects import sqlite
 
-from feedsvc.models import UTCDateTime
+from feedsvc.store.models import UTCDateTime
 
 DIALECT = sqlite.dialect()
 TIMES = [

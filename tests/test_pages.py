@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from feedsvc.feed import CategoryRef, Feed, Image, Item
+from feedsvc.http.conditional import parse_http_date
 from feedsvc.render import PAGES, page
-from feedsvc.web.conditional import parse_http_date
+from feedsvc.render.feed import CategoryRef, Feed, Image, Item
 
 from .conftest import article, category, load, services
 

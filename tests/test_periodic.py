@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from feedsvc.periodic import ProcessThread
+from feedsvc.ops.periodic import ProcessThread
 
 
 def test_ticks_survive_errors_and_start_is_once_per_process() -> None:

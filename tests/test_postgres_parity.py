@@ -19,9 +19,10 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from feedsvc import create_app, schema
+from feedsvc import create_app
 from feedsvc.clock import FrozenClock
-from feedsvc.db import Database
+from feedsvc.store import schema
+from feedsvc.store.db import Database
 
 from .conftest import START, article, category, load, services
 from .instances import item_ids, pg_admin, pg_admin_url, requires_postgres

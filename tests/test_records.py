@@ -1,4 +1,5 @@
-"""Tests for feedsvc.records: every record rule accepted and rejected, normalisation, sanitizing."""
+"""Tests for feedsvc.ingest.records: every record rule accepted and rejected, normalisation,
+sanitizing."""
 
 import json
 import pickle
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import pytest
 
-from feedsvc.records import (
+from feedsvc.ingest.records import (
     ArticleRecord,
     CategoryRecord,
     FieldError,

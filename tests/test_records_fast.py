@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import nh3
 import pytest
 
-from feedsvc import records
-from feedsvc.records import ArticleRecord, ImageRecord, parse_article
+from feedsvc.ingest import records
+from feedsvc.ingest.records import ArticleRecord, ImageRecord, parse_article
 
 BASE = "https://bienphong.example/thoi-su/bai-viet.html"
 

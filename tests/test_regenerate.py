@@ -11,10 +11,10 @@ from flask import Flask
 
 from feedsvc import store
 from feedsvc.clock import FrozenClock
-from feedsvc.ingest import delete_article, store_articles, store_category
-from feedsvc.models import FeedSnapshot
+from feedsvc.http.conditional import parse_http_date
+from feedsvc.ingest.store_records import delete_article, store_articles, store_category
 from feedsvc.render import RENDERERS
-from feedsvc.web.conditional import parse_http_date
+from feedsvc.store.models import FeedSnapshot
 
 from .conftest import article, category, load, services
 
@@ -253,7 +253,7 @@ def test_scheduler_publishes_a_write_without_regenerate(app: Flask) -> None:
 
 def test_a_write_during_a_sweep_is_not_lost(newsroom: Flask) -> None:
     """The watch tick that finds a run going must try again on the next tick."""
-    from feedsvc.scheduler import RegenerationScheduler
+    from feedsvc.publish.scheduler import RegenerationScheduler
 
     s = services(newsroom)
     scheduler = RegenerationScheduler(s.regenerator, 3600)

@@ -15,14 +15,14 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from feedsvc import store
-from feedsvc.assemble import item_keys
 from feedsvc.clock import FrozenClock
-from feedsvc.feed import CategoryRef, Image, Item
-from feedsvc.feedmodel import build_feed
-from feedsvc.ingest import store_articles
+from feedsvc.ingest.store_records import store_articles
+from feedsvc.publish.assemble import item_keys
+from feedsvc.publish.feed_builder import build_feed
+from feedsvc.publish.renderpool import RenderError, RenderPool
+from feedsvc.publish.snapshot import BUNDLE_MAGIC_1, Snapshot, bundle_items, from_bundle, to_bundle
 from feedsvc.render import RENDERERS
-from feedsvc.renderpool import RenderError, RenderPool
-from feedsvc.snapshot import BUNDLE_MAGIC_1, Snapshot, bundle_items, from_bundle, to_bundle
+from feedsvc.render.feed import CategoryRef, Image, Item
 
 from .conftest import article, services
 

@@ -15,9 +15,9 @@ import feedparser
 import pytest
 from lxml import etree, html
 
-from feedsvc.feed import CategoryRef, Feed, Image, Item
 from feedsvc.render import MEDIA_TYPES, RENDERERS, Parts, atom, jsonfeed, opml, rss
 from feedsvc.render._common import image_type, rfc822, rfc3339, ttl_minutes, update_frequency
+from feedsvc.render.feed import CategoryRef, Feed, Image, Item
 
 DATA = Path(__file__).parent / "data" / "render_articles.json"
 # The RFC 4287 schema lives beside the project (../shared), never copied into it.
@@ -42,7 +42,7 @@ def load() -> dict[str, Any]:
 
 
 def build_item(record: dict[str, Any], names: dict[str, str], site: dict[str, str]) -> Item:
-    """A feed item from an article record, as feedsvc.feedmodel builds it."""
+    """A feed item from an article record, as feedsvc.publish.feed_builder builds it."""
     tz = ZoneInfo(site["timezone"])
     published = datetime.fromisoformat(record["published_at"]).astimezone(tz)
     updated = record.get("updated_at")

@@ -15,8 +15,8 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feedsvc.feed import CategoryRef, Feed, Image, Item
 from feedsvc.render import RENDERERS, opml
+from feedsvc.render.feed import CategoryRef, Feed, Image, Item
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ATOM_RNG = (

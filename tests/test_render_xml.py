@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 
-from feedsvc import records
-from feedsvc.feed import Image, Item
+from feedsvc.ingest import records
 from feedsvc.render import _common, _xml
+from feedsvc.render.feed import Image, Item
 
 # Every character class the escaping treats specially, next to ordinary and astral text.
 VALUES = [

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedsvc.web.conditional import format_http_date, parse_http_date
+from feedsvc.http.conditional import format_http_date, parse_http_date
 
 from .conftest import another_worker, services
 

@@ -28,7 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from feedsvc import create_app
 from feedsvc.clock import FrozenClock
 from feedsvc.config import ConfigError, load_settings
-from feedsvc.models import WebSubSubscription
+from feedsvc.store.models import WebSubSubscription
 from feedsvc.websub import store as hub_store
 from feedsvc.websub.hub import decode_unreserved, grant_lease, retry_delay, verification_url
 

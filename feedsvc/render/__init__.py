@@ -1,6 +1,6 @@
 """Feed renderers: one module per format behind one dispatch table.
 
-Every renderer takes the plain :class:`~feedsvc.feed.Feed` and only writes bytes:
+Every renderer takes the plain :class:`~feedsvc.render.feed.Feed` and only writes bytes:
 ``render(feed) -> bytes`` and ``render_parts(feed) -> Parts`` (the same bytes cut around the
 items, so ``?limit=N`` variants are spliced without rendering again). OPML, a different kind of
 document, lives in :mod:`feedsvc.render.opml`.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from feedsvc.feed import Feed
 from feedsvc.render import atom, jsonfeed, page, rss
 from feedsvc.render._common import Parts
+from feedsvc.render.feed import Feed
 
 
 class Renderer(Protocol):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
 
-from feedsvc.feed import CategoryRef, Feed, Image, Item
+from feedsvc.render.feed import CategoryRef, Feed, Image, Item
 from feedsvc.textfilter import CharFilter
 
 
@@ -37,7 +37,7 @@ class Parts:
 
 # XML 1.0 §2.2 Char excludes C0 controls but tab/newline/return, lone surrogates and
 # U+FFFE/U+FFFF; C1 controls (and DEL) are allowed but discouraged (§2.2 note) and break
-# readers. Input cleaning (feedsvc.records) removes them already; renderers do it again so a
+# readers. Input cleaning (feedsvc.ingest.records) removes them already; renderers do it again so a
 # record that slipped past can never make a feed ill-formed.
 _FORBIDDEN = CharFilter(
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff",
@@ -156,7 +156,7 @@ def local_time(moment: datetime, tz: tzinfo | None) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(
             f"render: naive datetime {moment.isoformat()} in a feed; "
-            "build Feed/Item times as aware datetimes (feedsvc.feedmodel does)"
+            "build Feed/Item times as aware datetimes (feedsvc.publish.feed_builder does)"
         )
     return (moment if tz is None else moment.astimezone(tz)).replace(microsecond=0)
 

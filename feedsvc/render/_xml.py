@@ -14,8 +14,8 @@ import hashlib
 from feedgen.ext.base import BaseExtension
 from lxml import etree
 
-from feedsvc.feed import Image
 from feedsvc.render._common import Parts, image_type
+from feedsvc.render.feed import Image
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"

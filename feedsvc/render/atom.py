@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from feedgen.feed import FeedGenerator
 
-from feedsvc.feed import Feed, Image, Item
 from feedsvc.render import _xml
 from feedsvc.render._common import Parts, clean_feed, content_html, image_type, local_time, rfc3339
 from feedsvc.render._xml import MEDIA_NS
+from feedsvc.render.feed import Feed, Image, Item
 
 MEDIA_TYPE = "application/atom+xml"
 

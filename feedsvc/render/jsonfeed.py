@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feedsvc.feed import Feed, Item
 from feedsvc.render._common import (
     Parts,
     clean_feed,
@@ -17,6 +16,7 @@ from feedsvc.render._common import (
     fallback_text,
     rfc3339,
 )
+from feedsvc.render.feed import Feed, Item
 
 VERSION = "https://jsonfeed.org/version/1.1"
 MEDIA_TYPE = "application/feed+json"

@@ -3,7 +3,7 @@
 Rendered with Jinja2 from ``feedsvc/templates`` through an environment of our own, not Flask's
 ``render_template``: feed pages are rendered during regeneration, outside any request, and
 stored in the snapshot beside the feeds. Autoescaping is always on, so every string from a
-record reaches the page as text. Only the :class:`~feedsvc.feed.Feed` object is read (no
+record reaches the page as text. Only the :class:`~feedsvc.render.feed.Feed` object is read (no
 queries, no clock), so the same feed always gives the same bytes (and the same ETag).
 """
 
@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import jinja2
 import markupsafe
 
-from feedsvc.feed import Feed, Item
 from feedsvc.render._common import clean_feed, clean_text, local_time
+from feedsvc.render.feed import Feed, Item
 
 MEDIA_TYPE = "text/html; charset=utf-8"
 

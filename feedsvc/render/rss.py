@@ -18,7 +18,6 @@ from __future__ import annotations
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feedsvc.feed import Feed, Item
 from feedsvc.render import _xml
 from feedsvc.render._common import (
     Parts,
@@ -31,6 +30,7 @@ from feedsvc.render._common import (
     update_frequency,
 )
 from feedsvc.render._xml import ATOM_NS, DC_NS, MEDIA_NS, SY_NS
+from feedsvc.render.feed import Feed, Item
 
 MEDIA_TYPE = "application/rss+xml"
 

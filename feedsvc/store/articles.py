@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from feedsvc.models import (
+from feedsvc.store.models import (
     Article,
     ArticleCategory,
 )
 
 if TYPE_CHECKING:
-    from feedsvc.records import ArticleRecord
+    from feedsvc.ingest.records import ArticleRecord
 from feedsvc.store._common import ALL, CHUNK
 from feedsvc.store.feeds import mark_feeds_changed
 

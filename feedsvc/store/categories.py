@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from feedsvc.models import (
+from feedsvc.store.models import (
     Category,
 )
 
 if TYPE_CHECKING:
-    from feedsvc.records import CategoryRecord
+    from feedsvc.ingest.records import CategoryRecord
 from feedsvc.store._common import ALL
 from feedsvc.store.feeds import _ensure_feed_states, mark_feeds_changed
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from feedsvc.models import (
+from feedsvc.store.models import (
     Category,
     FeedState,
 )

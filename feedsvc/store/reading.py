@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from feedsvc.models import (
+from feedsvc.store.models import (
     Article,
     ArticleCategory,
 )

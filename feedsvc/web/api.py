@@ -1,7 +1,7 @@
 """The ingest API (INTERFACE.md, "Ingest API"): JSON in and out, bearer tokens.
 
-Every record goes through feedsvc.ingest, the code path the CLI importer uses, so the API
-accepts, rejects and normalises exactly as the CLI does. Each request is one transaction: a
+Every record goes through feedsvc.ingest.store_records, the code path the CLI importer uses, so
+the API accepts, rejects and normalises exactly as the CLI does. Each request is one transaction: a
 rejected request changes nothing.
 
 Request bodies must be JSON: ``Content-Type: application/json`` (or ``application/*+json``), or
@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from feedsvc import ingest
-from feedsvc.jsonutil import JSONError, loads_strict
-from feedsvc.records import FieldError, RecordError
+from feedsvc.ingest import store_records as ingest
+from feedsvc.ingest.records import FieldError, RecordError
+from feedsvc.ingest.strictjson import JSONError, loads_strict
 from feedsvc.services import Services
 from feedsvc.web.auth import authenticate, challenge, misplaced_credentials
 

@@ -12,10 +12,10 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from feedsvc.snapshot import FormatEntry, Snapshot, Variant
-from feedsvc.web.conditional import accepts_gzip, format_http_date, is_not_modified
+from feedsvc.http.conditional import accepts_gzip, format_http_date, is_not_modified
+from feedsvc.publish.registry import SnapshotRegistry
+from feedsvc.publish.snapshot import FormatEntry, Snapshot, Variant
 from feedsvc.web.limits import LimitCache, LimitError, parse_limit
-from feedsvc.web.registry import SnapshotRegistry
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 RequestHook = Callable[[str, str, int], None]

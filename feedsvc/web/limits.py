@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from urllib.parse import parse_qsl
 
-from feedsvc.snapshot import FormatEntry, Snapshot, make_entry
+from feedsvc.publish.snapshot import FormatEntry, Snapshot, make_entry
 
 LIMIT_RE = re.compile(r"[1-9][0-9]*")
 

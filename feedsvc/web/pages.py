@@ -8,10 +8,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from feedsvc import store
+from feedsvc.http.conditional import format_http_date, is_not_modified
+from feedsvc.publish.snapshot import strong_etag
 from feedsvc.render import opml, page
 from feedsvc.services import Services
-from feedsvc.snapshot import strong_etag
-from feedsvc.web.conditional import format_http_date, is_not_modified
 
 bp = Blueprint("pages", __name__)
 

@@ -15,8 +15,8 @@ from typing import Protocol
 from feedsvc import store as feed_store
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.db import Database
-from feedsvc.snapshot import Snapshot
+from feedsvc.publish.snapshot import Snapshot
+from feedsvc.store.db import Database
 from feedsvc.websub import store
 from feedsvc.websub.client import Caller
 from feedsvc.websub.delivery import HubWorker, SnapshotCache

@@ -21,8 +21,8 @@ from typing import Any
 from feedsvc import store as feed_store
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.db import Database
-from feedsvc.snapshot import Snapshot, from_bundle
+from feedsvc.publish.snapshot import Snapshot, from_bundle
+from feedsvc.store.db import Database
 from feedsvc.websub import store
 from feedsvc.websub.client import CallbackError, CallbackRefused, Caller, describe_url
 from feedsvc.websub.hub import retry_delay, verify_intent

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.db import Database
-from feedsvc.feed import FORMATS
+from feedsvc.render.feed import FORMATS
+from feedsvc.store.db import Database
 from feedsvc.websub import store
 from feedsvc.websub.client import CallbackError, CallbackRefused, Caller, describe_url
 from feedsvc.websub.safety import check_callback_url

@@ -16,8 +16,8 @@ import urllib.request
 from urllib.parse import urlencode
 
 from feedsvc.config import Settings
+from feedsvc.publish.snapshot import Snapshot
 from feedsvc.render import RENDERERS
-from feedsvc.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 

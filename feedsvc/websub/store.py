@@ -30,7 +30,7 @@ from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from feedsvc.models import UTCDateTime, WebSubDelivery, WebSubSubscription
+from feedsvc.store.models import UTCDateTime, WebSubDelivery, WebSubSubscription
 
 Sub = WebSubSubscription
 Dlv = WebSubDelivery

@@ -1,6 +1,6 @@
 """The plain feed object: everything a renderer needs, nothing it has to look up.
 
-Built once per regeneration by :mod:`feedsvc.feedmodel` from the store; every renderer in
+Built once per regeneration by :mod:`feedsvc.publish.feed_builder` from the store; every renderer in
 :mod:`feedsvc.render` receives only this and writes bytes (as Django's ``SyndicationFeed`` does).
 """
 
@@ -40,7 +40,7 @@ class Item:
     published: datetime
     updated: datetime
     summary: str | None = None
-    content_html: str | None = None  # already sanitized by feedsvc.records
+    content_html: str | None = None  # already sanitized by feedsvc.ingest.records
     author: str | None = None
     categories: tuple[CategoryRef, ...] = ()
     image: Image | None = None

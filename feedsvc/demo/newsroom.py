@@ -19,12 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from feedsvc import demo_text as bank
+from feedsvc.demo import text as bank
 
 NEWSROOM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # the paper publishes in GMT+7
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 DEMO_PHOTO_DIR = STATIC_DIR / "demo"
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "config"
 CATEGORIES_FILE = CONFIG_DIR / "categories.jsonl"
 SEED_ARTICLE_FILE = CONFIG_DIR / "seed_article.jsonl"
 

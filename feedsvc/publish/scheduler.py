@@ -22,7 +22,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from feedsvc import store
-from feedsvc.regenerate import Regenerator
+from feedsvc.publish.regenerate import Regenerator
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Build the plain :class:`~feedsvc.feed.Feed` object of a feed from stored rows."""
+"""Build the plain :class:`~feedsvc.render.feed.Feed` object of a feed from stored rows."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Protocol
 
 from feedsvc.config import Settings
-from feedsvc.feed import CategoryRef, Feed, Image, Item
-from feedsvc.models import Category
+from feedsvc.render.feed import CategoryRef, Feed, Image, Item
+from feedsvc.store.models import Category
 
 # Bump when rendering changes, so every feed is rendered again with the new code.
 RENDERER_VERSION = "3"
@@ -24,7 +24,7 @@ class StoredLink(Protocol):
 
 
 class StoredArticle(Protocol):
-    """A stored article: the ORM's :class:`~feedsvc.models.Article`, or the plain
+    """A stored article: the ORM's :class:`~feedsvc.store.models.Article`, or the plain
     :class:`~feedsvc.store.ArticleRow` regeneration reads with Core."""
 
     @property

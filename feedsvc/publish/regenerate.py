@@ -18,7 +18,9 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from feedsvc import store
-from feedsvc.assemble import (
+from feedsvc.clock import Clock
+from feedsvc.config import Settings
+from feedsvc.publish.assemble import (
     Body,
     RemoteJob,
     RenderedItems,
@@ -28,14 +30,12 @@ from feedsvc.assemble import (
     plan_remote,
     render_bodies,
 )
-from feedsvc.clock import Clock
-from feedsvc.config import Settings
-from feedsvc.db import Database
-from feedsvc.feed import Feed
-from feedsvc.feedmodel import build_feed, fingerprint
-from feedsvc.models import Category, FeedSnapshot
-from feedsvc.renderpool import RenderPool
-from feedsvc.snapshot import Snapshot, bundle_items, to_bundle
+from feedsvc.publish.feed_builder import build_feed, fingerprint
+from feedsvc.publish.renderpool import RenderPool
+from feedsvc.publish.snapshot import Snapshot, bundle_items, to_bundle
+from feedsvc.render.feed import Feed
+from feedsvc.store.db import Database
+from feedsvc.store.models import Category, FeedSnapshot
 
 log = logging.getLogger(__name__)
 

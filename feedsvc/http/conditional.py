@@ -12,7 +12,7 @@ import re
 import time
 from functools import lru_cache
 
-from feedsvc.web.httpdate import format_http_date, parse_http_date
+from feedsvc.http.httpdate import format_http_date, parse_http_date
 
 __all__ = ["accepts_gzip", "format_http_date", "is_not_modified", "parse_http_date"]
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from functools import partial
 
 from feedsvc import store
-from feedsvc.db import Database
-from feedsvc.periodic import ProcessThread
-from feedsvc.snapshot import FormatEntry, Snapshot, from_bundle
+from feedsvc.ops.periodic import ProcessThread
+from feedsvc.publish.snapshot import FormatEntry, Snapshot, from_bundle
+from feedsvc.store.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,11 @@
-"""Alembic environment: migrations run on the connection feedsvc hands over (see feedsvc.schema)."""
+"""Alembic environment: migrations run on the connection feedsvc hands over
+(see feedsvc.store.schema)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from feedsvc.models import Base
+from feedsvc.store.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -1,7 +1,8 @@
 """A feed's snapshot from its Feed: item keys, items reused rather than rendered again, the body
 of every format and page, then gzip, ETags and headers (:func:`render_snapshot`).
 
-Pure work on values: :mod:`feedsvc.regenerate` decides which feeds to render and stores them.
+Pure work on values: :mod:`feedsvc.publish.regenerate` decides which feeds to render and stores
+them.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from feedsvc.feed import Feed, Item
-from feedsvc.feedmodel import RENDERER_VERSION
+from feedsvc.publish.feed_builder import RENDERER_VERSION
+from feedsvc.publish.snapshot import ItemSpans, Snapshot, make_entry
 from feedsvc.render import MEDIA_TYPES, PAGES, RENDERERS, Parts, Renderer
 from feedsvc.render._common import cleaning_once
-from feedsvc.snapshot import ItemSpans, Snapshot, make_entry
+from feedsvc.render.feed import Feed, Item
 
 
 class RenderedItems:
@@ -210,7 +211,7 @@ def render_bodies(feed: Feed, snapshot: Snapshot, reuse: RenderedItems | None = 
 
 @dataclass(frozen=True, slots=True)
 class RemoteJob:
-    """A feed whose items are rendered in the render process (:mod:`feedsvc.renderpool`):
+    """A feed whose items are rendered in the render process (:mod:`feedsvc.publish.renderpool`):
     ``sent`` holds the items this process does not know in some format, ``sent_keys`` theirs."""
 
     feed: Feed

@@ -32,10 +32,10 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import ConfigError
-from feedsvc.db import Database
-from feedsvc.periodic import ProcessThread
-from feedsvc.regenerate import WHOLE_RUN, RunResult
-from feedsvc.web.registry import SnapshotRegistry
+from feedsvc.ops.periodic import ProcessThread
+from feedsvc.publish.regenerate import WHOLE_RUN, RunResult
+from feedsvc.publish.registry import SnapshotRegistry
+from feedsvc.store.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from isal import igzip, isal_zlib
 
-from feedsvc.web.conditional import format_http_date
+from feedsvc.http.conditional import format_http_date
 
 BUNDLE_MAGIC = b"FSNAP2\n"  # the gzip bodies only
 BUNDLE_MAGIC_1 = b"FSNAP1\n"  # identity and gzip bodies, still readable
@@ -77,7 +77,7 @@ class Snapshot:
     cache_max_age: int
     formats: dict[str, FormatEntry] = field(default_factory=dict)
     # One key per item (newest first), naming exactly what its bytes were rendered from, so a
-    # later regeneration can reuse them (feedsvc.regenerate); () when unknown.
+    # later regeneration can reuse them (feedsvc.publish.regenerate); () when unknown.
     item_keys: tuple[str, ...] = ()
 
 

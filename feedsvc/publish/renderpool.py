@@ -18,9 +18,9 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from feedsvc.assemble import RenderedItems, render_items
-from feedsvc.feed import Feed
+from feedsvc.publish.assemble import RenderedItems, render_items
 from feedsvc.render import Parts
+from feedsvc.render.feed import Feed
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """The demo newsroom's phrase banks: desks, places, people and captions (data only).
 
-Used by :mod:`feedsvc.demo`; tuples only, so every draw from its seeded generator is reproducible.
+Used by :mod:`feedsvc.demo.newsroom`; tuples only, so every draw from its seeded generator is
+reproducible.
 """
 
 from __future__ import annotations

@@ -16,10 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.db import Database
-from feedsvc.jsonutil import JSONError, loads_strict
-from feedsvc.models import Article
-from feedsvc.records import (
+from feedsvc.ingest.records import (
     ArticleRecord,
     CategoryRecord,
     FieldError,
@@ -29,6 +26,9 @@ from feedsvc.records import (
     parse_article,
     parse_category,
 )
+from feedsvc.ingest.strictjson import JSONError, loads_strict
+from feedsvc.store.db import Database
+from feedsvc.store.models import Article
 
 P = ParamSpec("P")
 T = TypeVar("T")

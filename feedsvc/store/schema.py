@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from feedsvc.db import Database
+from feedsvc.store.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

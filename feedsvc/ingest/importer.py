@@ -3,8 +3,8 @@ processes once the input proves large), stored in order, one transaction per bat
 
 Parsing, validation, HTML sanitising and hashing cost several times what the database writes do
 and need no database, so on a large file they run in ``os.cpu_count()`` spawned processes while
-this one writes: one code path all the same (:func:`feedsvc.ingest.prepare_lines` and
-:func:`feedsvc.ingest.store_prepared`), and batches are stored in file order.
+this one writes: one code path all the same (:func:`feedsvc.ingest.store_records.prepare_lines` and
+:func:`feedsvc.ingest.store_records.store_prepared`), and batches are stored in file order.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from multiprocessing import get_context
 from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.db import Database
-from feedsvc.ingest import BatchResult, PreparedBatch, prepare_lines, store_prepared
+from feedsvc.ingest.store_records import BatchResult, PreparedBatch, prepare_lines, store_prepared
+from feedsvc.store.db import Database
 
 BATCH = 1000
 # Small imports (the demo, a day's corrections) never pay for starting worker processes: the
