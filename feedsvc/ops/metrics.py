@@ -48,7 +48,7 @@ RequestKey = tuple[int, str]
 
 # The *_created series exist only in single-process mode; without them both modes expose the
 # same series (and half as many).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client: untyped
 
 
 def multiprocess_dir() -> str | None:
@@ -305,7 +305,7 @@ class Metrics:
             return self.registry
         reap_exited(self.multiproc_dir)
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=self.multiproc_dir)
+        MultiProcessCollector(registry, path=self.multiproc_dir)  # type: ignore[no-untyped-call]
         registry.register(self.database)
         return registry
 
@@ -315,7 +315,7 @@ def reap_exited(path: str) -> None:
     for name in glob.glob(os.path.join(path, "gauge_live*_*.db")):
         pid = os.path.basename(name)[: -len(".db")].rpartition("_")[2]
         if pid.isdigit() and not _alive(int(pid)):
-            mark_process_dead(int(pid), path)
+            mark_process_dead(int(pid), path)  # type: ignore[no-untyped-call]
 
 
 def _alive(pid: int) -> bool:

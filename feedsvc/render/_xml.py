@@ -18,7 +18,6 @@ from feedsvc.render._common import Parts, image_type
 from feedsvc.render.feed import Image
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
@@ -34,7 +33,7 @@ def namespace_extension(prefixes: dict[str, str]) -> type[BaseExtension]:
     are valid inside any head.
     """
 
-    class _Namespaces(BaseExtension):
+    class _Namespaces(BaseExtension):  # type: ignore[misc]  # feedgen ships no type hints
         def extend_ns(self) -> dict[str, str]:
             return dict(prefixes)
 

@@ -44,7 +44,8 @@ def render(document: OpmlDocument) -> bytes:
     body = etree.SubElement(root, "body")
     for outline in document.outlines:
         body.append(_outline(outline))
-    return etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+    data: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+    return data
 
 
 def _head(head: etree._Element, document: OpmlDocument) -> None:

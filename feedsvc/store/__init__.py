@@ -26,7 +26,6 @@ from feedsvc.store.reading import (
 from feedsvc.store.snapshots import (
     SnapshotHead,
     get_snapshot,
-    load_snapshots,
     save_snapshot,
     snapshot_bundle,
     snapshot_bundles,
@@ -54,7 +53,6 @@ __all__ = [
     "get_meta",
     "get_snapshot",
     "list_categories",
-    "load_snapshots",
     "mark_feeds_changed",
     "mark_rendered",
     "next_embargo",

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from feedsvc.store._common import ALL
+from feedsvc.store.meta import bump_counter
 from feedsvc.store.models import (
     Category,
     FeedState,
 )
-
-if TYPE_CHECKING:
-    pass
-from feedsvc.store._common import ALL
-from feedsvc.store.meta import bump_counter
 
 
 def _ensure_feed_states(session: Session, keys: Iterable[str]) -> None:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from feedsvc.store._common import _rowcount
 from feedsvc.store.models import (
     Lease,
 )
-
-if TYPE_CHECKING:
-    pass
-from feedsvc.store._common import _rowcount
 
 
 def acquire_lease(

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from feedsvc.store._common import _rowcount
 from feedsvc.store.models import (
     Counter,
     Meta,
 )
-
-if TYPE_CHECKING:
-    pass
-from feedsvc.store._common import _rowcount
 
 
 def get_meta(session: Session, key: str) -> str | None:

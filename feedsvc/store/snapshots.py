@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from feedsvc.store._common import _rowcount
+from feedsvc.store.meta import _bump
 from feedsvc.store.models import (
     FeedSnapshot,
 )
-
-if TYPE_CHECKING:
-    pass
-from feedsvc.store._common import _rowcount
-from feedsvc.store.meta import _bump
 
 
 def snapshot_versions(session: Session) -> dict[str, int]:
@@ -63,11 +59,6 @@ def get_snapshot(session: Session, key: str) -> FeedSnapshot | None:
 def snapshot_bundles(session: Session, keys: Sequence[str]) -> list[bytes]:
     """The stored bundles of the given feeds (bytes only, no row objects)."""
     return list(session.scalars(select(FeedSnapshot.bundle).where(FeedSnapshot.key.in_(keys))))
-
-
-def load_snapshots(session: Session, keys: Iterable[str]) -> list[FeedSnapshot]:
-    """The stored snapshots of the given feeds."""
-    return list(session.scalars(select(FeedSnapshot).where(FeedSnapshot.key.in_(list(keys)))))
 
 
 def save_snapshot(session: Session, snapshot: FeedSnapshot, previous_version: int | None) -> bool:

@@ -130,7 +130,7 @@ def verification_url(callback: str, params: Mapping[str, str]) -> str:
 
 def retry_delay(failures: int, base: float) -> float:
     """Exponential backoff: base, 2 × base, 4 × base, … after 1, 2, 3 failures; at most 1 h."""
-    return min(base * 2 ** max(0, failures - 1), 3600.0)
+    return min(base * 2.0 ** max(0, failures - 1), 3600.0)
 
 
 def verify_intent(
