@@ -2,7 +2,7 @@
 
 Pure functions: no database, no Flask, no clock. One seeded ``random.Random`` drives every choice,
 banks are tuples (never sets), so the same ``anchor`` gives identical records in every process,
-whatever ``PYTHONHASHSEED``. Records follow INTERFACE.md (Records); photos are files shipped in
+whatever ``PYTHONHASHSEED``. Records follow docs/interface.md (Records); photos are files shipped in
 ``feedsvc/static/demo`` and their ``length`` is read from disk so it is always true.
 """
 
@@ -35,7 +35,7 @@ _SEED_PHOTO = "hoi-nghi.jpg"  # the seed's own photo is not shipped; a meeting-r
 _MIME_TYPES = (("jpg", "image/jpeg"), ("jpeg", "image/jpeg"), ("png", "image/png"))
 _POST_BASE = 561_200  # CMS post numbers; ids end in the number's last four digits
 _FIELD_ORDER: tuple[str, ...] = ("id", "url", "title", "summary", "content_html", "author")
-_FIELD_ORDER += ("categories", "image", "published_at", "updated_at")  # INTERFACE.md's order
+_FIELD_ORDER += ("categories", "image", "published_at", "updated_at")  # docs/interface.md's order
 
 
 def demo_categories() -> list[dict[str, Any]]:
@@ -95,7 +95,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def _check_base_url(base_url: str) -> str:
-    """``base_url`` without a trailing slash; it must be absolute http(s) (INTERFACE.md, image)."""
+    """``base_url`` without a trailing slash, absolute http(s) (docs/interface.md, image)."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")

@@ -1,4 +1,4 @@
-"""Validate and normalise incoming category and article records (INTERFACE.md, "Records").
+"""Validate and normalise incoming category and article records (docs/interface.md, "Records").
 
 The CLI importer and the ingest API both call parse_category / parse_article, so a record is
 accepted or rejected, and normalised, in exactly one way. Every broken rule becomes a FieldError

@@ -28,7 +28,7 @@ MEDIA_TYPE = "text/html; charset=utf-8"
 WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
 
 # The feed formats a page offers, in the order shown: (format, Content-Type for rel=alternate,
-# label). Media types as in INTERFACE.md (Feeds) without the charset parameter.
+# label). Media types as in docs/interface.md (Feeds) without the charset parameter.
 FEED_LINKS = (
     ("rss", "application/rss+xml", "RSS 2.0"),
     ("atom", "application/atom+xml", "Atom 1.0"),
@@ -107,7 +107,7 @@ def machine_time(moment: datetime, tz: tzinfo | None) -> str:
 
 def web_url(url: str | None) -> str | None:
     """``url`` when it is an absolute http(s) URL, else None: no ``javascript:`` link or image."""
-    # Records are validated on the way in (INTERFACE.md, Records); this guards the page anyway.
+    # Records are validated on the way in (docs/interface.md, Records); this guards the page anyway.
     if not url:
         return None
     parts = urlsplit(url)
