@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc import create_app
+from feedsvc import create_app, services_of
 from feedsvc.config import PARSERS, ConfigError, load_settings
 
 
@@ -90,9 +90,9 @@ def test_tag_authority_is_recorded_and_cannot_change(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     app = create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "news.example,2026"})
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
-    app.extensions["feedsvc"].shutdown()
+    services_of(app).shutdown()
     same = create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "news.example,2026"})
-    same.extensions["feedsvc"].shutdown()
+    services_of(same).shutdown()
     with pytest.raises(ConfigError) as caught:
         create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "other.example,2026"})
     message = str(caught.value)
