@@ -7,12 +7,15 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from werkzeug.http import http_date
 
 from feedsvc.clock import Clock
 from feedsvc.config import load_settings
 from feedsvc.services import Services
+
+# The key of the app's Services in ``app.extensions``: read only through services_of.
+_EXTENSION = "feedsvc"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["FEEDSVC_SETTINGS"] = settings
     services = Services.create(settings, clock)
     services.check_tag_authority()
-    app.extensions["feedsvc"] = services
+    app.extensions[_EXTENSION] = services
 
     from feedsvc import cli
     from feedsvc.ops.logs import configure_logging
@@ -67,4 +70,12 @@ def _date_header(response: Response) -> Response:
 
 def services_of(app: Flask) -> Services:
     """The Services object of an app made by create_app."""
-    return app.extensions["feedsvc"]  # type: ignore[no-any-return]
+    services = app.extensions.get(_EXTENSION)
+    if not isinstance(services, Services):
+        raise RuntimeError(f"{app.name!r} has no feedsvc services: build it with create_app()")
+    return services
+
+
+def current_services() -> Services:
+    """The Services of the app handling this request or CLI command (needs an app context)."""
+    return services_of(current_app)

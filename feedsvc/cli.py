@@ -8,23 +8,18 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
-from feedsvc import store
+from feedsvc import current_services, store
 from feedsvc.demo import newsroom as demo
 from feedsvc.ingest.importer import ArticleImporter
 from feedsvc.ingest.records import RecordError
 from feedsvc.ingest.store_records import BatchResult, store_articles, store_category
 from feedsvc.ingest.strictjson import JSONError, loads_strict
-from feedsvc.services import Services
 from feedsvc.store import schema
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
-
-
-def _services() -> Services:
-    return current_app.extensions["feedsvc"]  # type: ignore[no-any-return]
 
 
 def read_json_lines(stream: IO[bytes]) -> Iterator[tuple[int, Any, str | None]]:
@@ -96,7 +91,7 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
 @with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the database schema (safe to run again)."""
-    services = _services()
+    services = current_services()
     schema.upgrade(services.db)
     services.check_tag_authority()
     click.echo(f"database at revision {schema.current_revision(services.db)}")
@@ -107,7 +102,7 @@ def init_db_command() -> None:
 @click.argument("path")
 def import_categories_command(path: str) -> None:
     """Upsert categories from a JSON Lines file (- for stdin)."""
-    services = _services()
+    services = current_services()
     stream, _ = _open(path)
     bad = 0
     counts: dict[str, int] = {}
@@ -133,7 +128,7 @@ def import_categories_command(path: str) -> None:
 @click.argument("path")
 def import_articles_command(path: str) -> None:
     """Upsert articles from a JSON Lines file (- for stdin); bad lines reported as LINE: reason."""
-    services = _services()
+    services = current_services()
     stream, size = _open(path)
     bar = _progress(size)
     counts: dict[str, int] = {}
@@ -179,7 +174,7 @@ def _summary(counts: dict[str, int], bad: int, what: str) -> None:
 @click.option("--category", "slug", help="Only this category's feeds (or 'all').")
 def regenerate_command(slug: str | None) -> None:
     """Regenerate changed feeds now (all, or one category)."""
-    services = _services()
+    services = current_services()
     if slug is not None:
         with services.db.reading() as session:
             if slug != store.ALL and store.get_category(session, slug) is None:
@@ -200,7 +195,7 @@ def regenerate_command(slug: str | None) -> None:
 @click.option("--if-empty", is_flag=True, help="Only when no article is stored yet.")
 def demo_data_command(if_empty: bool) -> None:
     """Load the demo categories and articles (deterministic)."""
-    services = _services()
+    services = current_services()
     if if_empty:
         with services.db.reading() as session:
             if store.count_articles(session):
@@ -225,7 +220,7 @@ def scheduler_command() -> None:
     """Run only regeneration, in the foreground, until SIGTERM or Ctrl-C."""
     from feedsvc.publish.scheduler import RegenerationScheduler
 
-    services = _services()
+    services = current_services()
     scheduler = RegenerationScheduler(
         services.regenerator, services.settings.regenerate_seconds, blocking=True
     )

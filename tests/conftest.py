@@ -18,7 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from feedsvc import create_app
+from feedsvc import create_app, services_of
 from feedsvc.clock import FrozenClock
 from feedsvc.services import Services
 from feedsvc.store import schema
@@ -149,7 +149,7 @@ def another_worker(app: Flask) -> Flask:
 
 
 def services(app: Flask) -> Services:
-    return app.extensions["feedsvc"]  # type: ignore[no-any-return]
+    return services_of(app)
 
 
 @pytest.fixture

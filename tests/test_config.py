@@ -1,4 +1,5 @@
-"""Settings: defaults, typed parsing, and a bad value stopping start-up with its name."""
+"""Settings: defaults, typed parsing, a bad value stopping start-up with its name, and the
+README's table following the settings table."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc import create_app
-from feedsvc.config import PARSERS, ConfigError, load_settings
+from feedsvc import config_readme, create_app, services_of
+from feedsvc.config import TABLE, ConfigError, load_settings
 
 
 def test_defaults() -> None:
@@ -76,7 +77,7 @@ BAD = [
 
 
 def test_every_variable_has_a_bad_value_above() -> None:
-    assert {name for name, _ in BAD} == set(PARSERS)
+    assert {name for name, _ in BAD} == {row.variable for row in TABLE}
 
 
 @pytest.mark.parametrize(("name", "value"), BAD)
@@ -90,10 +91,54 @@ def test_tag_authority_is_recorded_and_cannot_change(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     app = create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "news.example,2026"})
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
-    app.extensions["feedsvc"].shutdown()
+    services_of(app).shutdown()
     same = create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "news.example,2026"})
-    same.extensions["feedsvc"].shutdown()
+    services_of(same).shutdown()
     with pytest.raises(ConfigError) as caught:
         create_app({"FEEDSVC_DATABASE_URL": url, "FEEDSVC_TAG_AUTHORITY": "other.example,2026"})
     message = str(caught.value)
     assert message.startswith("FEEDSVC_TAG_AUTHORITY: ") and "news.example,2026" in message
+
+
+def test_the_readme_table_is_the_settings_table() -> None:
+    readme = config_readme.README.read_text(encoding="utf-8")
+    assert config_readme.with_table(readme) == readme, (
+        "README.md's configuration table differs from the settings in feedsvc/config.py: run "
+        "python -m feedsvc.config_readme --write"
+    )
+
+
+def test_the_table_has_one_row_per_setting_with_its_default() -> None:
+    rows = config_readme.markdown_table().splitlines()[2:]
+    cells = [row.removeprefix("| ").removesuffix(" |").split(" | ") for row in rows]
+    assert [variable for variable, _, _ in cells] == [f"`{row.variable}`" for row in TABLE]
+    shown = {variable.strip("`"): default for variable, _, default in cells}
+    assert shown["FEEDSVC_FEED_ITEMS"] == "`50`"
+    assert shown["FEEDSVC_DATABASE_URL"] == "`sqlite:///<repo>/instance/feedsvc.db`"
+    assert shown["FEEDSVC_MAX_BODY_BYTES"] == "`8388608` (8 MiB)"
+    assert shown["FEEDSVC_API_TOKENS"] == "unset"
+    assert shown["FEEDSVC_TAG_AUTHORITY"] == "host of the site URL + `,2026`"
+
+
+def test_write_replaces_only_the_table(tmp_path: Path) -> None:
+    begin, end = config_readme.TABLE_BEGIN, config_readme.TABLE_END
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# T\n\nBefore.\n\n{begin}\n| old |\n{end}\n\nAfter.\n", encoding="utf-8")
+    config_readme.main(["--write", str(readme)])
+    table = config_readme.markdown_table()
+    expected = f"# T\n\nBefore.\n\n{begin}\n{table}{end}\n\nAfter.\n"
+    assert readme.read_text(encoding="utf-8") == expected
+
+
+def test_write_refuses_a_readme_without_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# No table here\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as caught:
+        config_readme.main(["--write", str(readme)])
+    assert caught.value.code == 1
+    assert readme.read_text(encoding="utf-8") == "# No table here\n"
+
+
+def test_without_write_it_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    config_readme.main([])
+    assert capsys.readouterr().out == config_readme.markdown_table()

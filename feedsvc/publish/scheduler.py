@@ -18,18 +18,16 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from feedsvc import store
 from feedsvc.publish.regenerate import Regenerator
+from feedsvc.store.db import DB_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "regenerator"
 LEASE_SECONDS = 10.0
 WATCH_SECONDS = 0.1
-DB_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class RegenerationScheduler:

@@ -11,32 +11,36 @@ type ``400`` (a form may carry a token, RFC 6750 §2.2, which is refused).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from flask import Blueprint, Response, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from feedsvc import current_services
 from feedsvc.ingest import store_records as ingest
 from feedsvc.ingest.records import FieldError, RecordError
 from feedsvc.ingest.strictjson import JSONError, loads_strict
-from feedsvc.services import Services
+from feedsvc.store.db import DB_UNAVAILABLE
 from feedsvc.web.auth import authenticate, challenge, misplaced_credentials
+from feedsvc.web.errors import (
+    DB_UNAVAILABLE_MESSAGE,
+    PRIVATE,
+    RETRY_LATER,
+    json_error,
+    json_response,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
-RETRY_AFTER_SECONDS = "5"
+# Two requests racing to create one record: the loser can retry at once.
+CONFLICT_RETRY_AFTER = {"Retry-After": "1"}
 _READ_CHUNK = 64 * 1024
-# Every API response is private to its caller and changes with every write (RFC 9111 §5.2.2.5).
-_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-_DB_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class ApiError(Exception):
@@ -55,25 +59,10 @@ class ApiError(Exception):
         self.details = list(details)
         self.headers = dict(headers or {})
 
-
-def _services() -> Services:
-    return current_app.extensions["feedsvc"]  # type: ignore[no-any-return]
-
-
-def json_response(
-    payload: object, status: int, headers: Mapping[str, str] | None = None
-) -> Response:
-    """A JSON response that no cache keeps."""
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    response = Response(body, status=status, content_type="application/json")
-    response.headers.update({**_NO_STORE, **(headers or {})})
-    return response
-
-
-def error_response(error: ApiError) -> Response:
-    """The interface's error body: {"error": …, "details": [{"field", "message"}, …]}."""
-    payload = {"error": error.message, "details": [d.to_json() for d in error.details]}
-    return json_response(payload, error.status, error.headers)
+    def response(self) -> Response:
+        """The interface's error body: {"error": …, "details": [{"field", "message"}, …]}."""
+        details = [d.to_json() for d in self.details]
+        return json_error(self.status, self.message, details, self.headers)
 
 
 # --- the guard: every request under /api/v1, routed or not -------------------------------------
@@ -94,7 +83,7 @@ def guard() -> Response | None:
     if not _is_api_path(request.path):
         return None
     error = _credentials_error() or _request_error()
-    return error_response(error) if error is not None else None
+    return error.response() if error is not None else None
 
 
 def _credentials_error() -> ApiError | None:
@@ -106,7 +95,7 @@ def _credentials_error() -> ApiError | None:
         if header:  # RFC 6750 §3.1: more than one way of sending a token is invalid_request
             return _unauthorised(400, misplaced, challenge("invalid_request"))
         return _unauthorised(401, misplaced, challenge())
-    failure = authenticate(header, _services().settings.api_tokens)
+    failure = authenticate(header, current_services().settings.api_tokens)
     if failure is None:
         return None
     # The reason only: never the header, whose value may be a real token.
@@ -135,24 +124,23 @@ def _unauthorised(status: int, message: str, www_authenticate: str) -> ApiError:
 
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> Response:
-    return error_response(error)
+    return error.response()
 
 
 @bp.errorhandler(RecordError)
 def _record_error(error: RecordError) -> Response:
     count = len(error.errors)
     message = f"the record breaks {count} rule{'s' if count != 1 else ''}; see details"
-    return error_response(ApiError(422, message, error.errors))
+    return ApiError(422, message, error.errors).response()
 
 
 def _database_unavailable(error: Exception) -> Response:
     # The class only: a driver's message may quote the statement and its parameters.
     log.warning("api: database unavailable (%s)", type(error).__name__)
-    headers = {"Retry-After": RETRY_AFTER_SECONDS}
-    return error_response(ApiError(503, "database unavailable, retry later", headers=headers))
+    return json_error(503, DB_UNAVAILABLE_MESSAGE, headers=RETRY_LATER)
 
 
-for _exc in _DB_UNAVAILABLE:
+for _exc in DB_UNAVAILABLE:
     bp.register_error_handler(_exc, _database_unavailable)
 
 
@@ -160,24 +148,19 @@ for _exc in _DB_UNAVAILABLE:
 def _write_conflict(error: IntegrityError) -> Response:
     # Two requests creating the same record at the same moment: one of them loses the insert.
     log.warning("api: concurrent write conflict (%s)", type(error).__name__)
-    return error_response(
-        ApiError(
-            503,
-            "a concurrent write to the same record conflicted with this one; retry",
-            headers={"Retry-After": "1"},
-        )
-    )
+    message = "a concurrent write to the same record conflicted with this one; retry"
+    return json_error(503, message, headers=CONFLICT_RETRY_AFTER)
 
 
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
-    return error_response(ApiError(error.code or 500, error.description or error.name))
+    return ApiError(error.code or 500, error.description or error.name).response()
 
 
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception) -> Response:
     log.exception("api: %s %s failed", request.method, request.path)
-    return error_response(ApiError(500, "internal error; the request changed nothing"))
+    return ApiError(500, "internal error; the request changed nothing").response()
 
 
 # --- reading the body ---------------------------------------------------------------------------
@@ -228,7 +211,7 @@ def read_body(limit: int) -> bytes:
 def read_json(kind: type, example: str) -> Any:
     """The body parsed strictly as JSON; 400 unless it is a ``kind`` (dict or list)."""
     _check_content_type()
-    body = read_body(_services().settings.max_body_bytes)
+    body = read_body(current_services().settings.max_body_bytes)
     if not body.strip():
         raise ApiError(400, f"the body is empty; send {example}")
     try:
@@ -250,13 +233,13 @@ _BATCH = f"a JSON array of at most {MAX_BATCH} article objects"
 def _written(status: str) -> None:
     """Wake regeneration when a write changed something (an identical repeat changes nothing)."""
     if status != "unchanged":
-        _services().written()
+        current_services().written()
 
 
 @bp.put("/categories/<slug>", provide_automatic_options=False)
 def put_category(slug: str) -> Response:
     """Upsert one category: 201 new, 200 replaced or unchanged."""
-    services = _services()
+    services = current_services()
     record, status = ingest.put_category(
         services.db, services.clock, slug, read_json(dict, _CATEGORY)
     )
@@ -268,7 +251,7 @@ def put_category(slug: str) -> Response:
 @bp.put("/articles/<article_id>", provide_automatic_options=False)
 def put_article(article_id: str) -> Response:
     """Upsert one article: 201 new (also after a delete), 200 replaced or unchanged."""
-    services = _services()
+    services = current_services()
     record, status = ingest.put_article(
         services.db, services.settings, services.clock, article_id, read_json(dict, _ARTICLE)
     )
@@ -282,7 +265,7 @@ def get_article(article_id: str) -> Response:
     """The stored article as accepted (normalised)."""
     # What cannot be a stored id is not looked up (PostgreSQL refuses a NUL with an error).
     known = ingest.is_article_id(article_id)
-    record = ingest.load_article(_services().db, article_id) if known else None
+    record = ingest.load_article(current_services().db, article_id) if known else None
     if record is None:
         raise _unknown_article(article_id)
     return json_response(record.to_json(), 200)
@@ -291,7 +274,7 @@ def get_article(article_id: str) -> Response:
 @bp.delete("/articles/<article_id>", provide_automatic_options=False)
 def delete_article(article_id: str) -> Response:
     """Remove an article from every feed: 204; 404 when unknown or already deleted."""
-    services = _services()
+    services = current_services()
     known = ingest.is_article_id(article_id)
     if not (known and ingest.delete_article(services.db, services.clock, article_id)):
         raise _unknown_article(article_id)
@@ -299,7 +282,7 @@ def delete_article(article_id: str) -> Response:
     log.info("api: article %s deleted", article_id)
     response = Response(status=204)
     del response.headers["Content-Type"]  # RFC 9110 §15.3.5: no content, so no type
-    response.headers.update(_NO_STORE)
+    response.headers.update(PRIVATE)
     return response
 
 
@@ -311,7 +294,7 @@ def post_articles() -> Response:
         raise ApiError(
             413, f"a batch holds at most {MAX_BATCH} articles, got {len(raws)}; split it"
         )
-    services = _services()
+    services = current_services()
     result = ingest.store_articles(services.db, services.settings, services.clock, raws)
     if result.changed:
         services.written()

@@ -15,13 +15,13 @@ from typing import Any
 from feedsvc.http.conditional import accepts_gzip, format_http_date, is_not_modified
 from feedsvc.publish.registry import SnapshotRegistry
 from feedsvc.publish.snapshot import FormatEntry, Snapshot, Variant
+from feedsvc.web.errors import wsgi_error
 from feedsvc.web.limits import LimitCache, LimitError, parse_limit
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 RequestHook = Callable[[str, str, int], None]
-
-NO_STORE = ("Cache-Control", "no-store")
-ERROR_TYPE = ("Content-Type", "text/plain; charset=utf-8")
+# Feeds are read-only (RFC 9110 §15.5.6: a 405 lists the methods that work).
+ALLOW = ("Allow", "GET, HEAD")
 
 
 class DateHeader:
@@ -88,22 +88,18 @@ class FeedHotPath:
             if self.registry.seen_counter < 0:
                 # Not loaded yet (a new worker while the database is down): not a 404, which
                 # a proxy could cache or a reader could take as the feed being gone.
-                return self._error(
-                    start_response, path, 503, "Service Unavailable", "Feeds are loading.\n"
-                )
-            return self._error(start_response, path, 404, "Not Found", "No such feed.\n")
+                return self._error(start_response, path, 503, "Feeds are loading.\n")
+            return self._error(start_response, path, 404, "No such feed.\n")
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "GET" and method != "HEAD":
-            return self._error(
-                start_response, path, 405, "Method Not Allowed", "Feeds are read-only: use GET.\n"
-            )
+            return self._error(start_response, path, 405, "Feeds are read-only: use GET.\n", ALLOW)
         snapshot, entry = found
         query = environ.get("QUERY_STRING")
         if query and "limit" in query and entry.spans is not None:
             try:
                 entry = self._limited(snapshot, entry, query)
             except LimitError as exc:
-                return self._error(start_response, path, 400, "Bad Request", f"{exc}\n")
+                return self._error(start_response, path, 400, f"{exc}\n")
         variant = (
             entry.gzip if accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")) else entry.identity
         )
@@ -147,15 +143,15 @@ class FeedHotPath:
         return [] if head else [variant.body]
 
     def _error(
-        self, start_response: Callable[..., Any], path: str, status: int, reason: str, text: str
+        self,
+        start_response: Callable[..., Any],
+        path: str,
+        status: int,
+        text: str,
+        *extra: tuple[str, str],
     ) -> list[bytes]:
-        body = text.encode()
-        headers = [self.date(), ERROR_TYPE, ("Content-Length", str(len(body))), NO_STORE]
-        if status == 405:
-            headers.append(("Allow", "GET, HEAD"))
-        elif status == 503:
-            headers.append(("Retry-After", "5"))
-        start_response(f"{status} {reason}", headers)
+        line, headers, body = wsgi_error(status, text, *extra)
+        start_response(line, [self.date(), *headers])
         self._tally(path, "", status)
         return [body]
 

@@ -5,21 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from feedsvc import store
+from feedsvc import current_services, store
 from feedsvc.http.conditional import format_http_date, is_not_modified
 from feedsvc.publish.snapshot import strong_etag
 from feedsvc.render import opml, page
-from feedsvc.services import Services
+from feedsvc.web.errors import NO_STORE, NOSNIFF, RETRY_LATER
 
 bp = Blueprint("pages", __name__)
 
 PAGE_MAX_AGE = 60
-
-
-def _services() -> Services:
-    return current_app.extensions["feedsvc"]  # type: ignore[no-any-return]
 
 
 def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> Response:
@@ -30,7 +26,7 @@ def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> R
         "ETag": etag,
         "Cache-Control": f"public, max-age={PAGE_MAX_AGE}",
         "Vary": "Accept-Encoding",
-        "X-Content-Type-Options": "nosniff",
+        "X-Content-Type-Options": NOSNIFF,
     }
     if lm:
         headers["Last-Modified"] = format_http_date(lm)
@@ -46,7 +42,7 @@ def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> R
 
 
 def _categories() -> tuple[list[Any], datetime | None]:
-    with _services().db.reading() as session:
+    with current_services().db.reading() as session:
         categories = store.list_categories(session)
     newest = max((c.updated_at for c in categories), default=None)
     return categories, newest
@@ -55,7 +51,7 @@ def _categories() -> tuple[list[Any], datetime | None]:
 @bp.get("/")
 def index() -> Response:
     """Every category with its feed links and autodiscovery tags."""
-    settings = _services().settings
+    settings = current_services().settings
     categories, newest = _categories()
     # One cheap query per request; the page itself is rendered once per distinct input
     # (page.render_index caches), and If-None-Match/If-Modified-Since answer 304 as for feeds.
@@ -71,7 +67,7 @@ def index() -> Response:
 @bp.get("/feeds.opml")
 def feeds_opml() -> Response:
     """OPML 2.0: one outline per category's RSS feed, and one for ``all``."""
-    settings = _services().settings
+    settings = current_services().settings
     categories, newest = _categories()
     base = settings.base_url
     outlines = [
@@ -101,7 +97,7 @@ def feeds_opml() -> Response:
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Database reachable, and the age of the newest successful regeneration; 503 if not."""
-    services = _services()
+    services = current_services()
     now = services.clock.now()
     body: dict[str, Any] = {"database": "ok", "snapshots": len(services.registry.snapshots)}
     status = 200
@@ -126,7 +122,7 @@ def healthz() -> tuple[dict[str, Any], int, dict[str, str]]:
         if age > limit:
             status = 503
     body["status"] = "ok" if status == 200 else "unhealthy"
-    headers = {"Cache-Control": "no-store"}
+    headers = {"Cache-Control": NO_STORE}
     if status == 503:
-        headers["Retry-After"] = "5"
+        headers.update(RETRY_LATER)
     return body, status, headers

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
+from feedsvc import current_services
 from feedsvc.services import Services
+from feedsvc.web.errors import text_response
 from feedsvc.websub import BuiltInHub
 from feedsvc.websub import store as hub_store
 from feedsvc.websub.client import describe_url
@@ -23,20 +25,10 @@ bp = Blueprint("websub", __name__)
 log = logging.getLogger(__name__)
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-
-
-def _text(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        message + "\n",
-        status=status,
-        content_type="text/plain; charset=utf-8",
-        headers={**_HEADERS, **(headers or {})},
-    )
 
 
 def _hub() -> tuple[Services, BuiltInHub]:
-    services: Services = current_app.extensions["feedsvc"]
+    services = current_services()
     hub = services.websub
     assert isinstance(hub, BuiltInHub), "the /websub blueprint needs FEEDSVC_WEBSUB_HUB=self"
     return services, hub
@@ -46,23 +38,25 @@ def _hub() -> tuple[Services, BuiltInHub]:
 def websub() -> Response:
     """Take a subscribe or unsubscribe request; 202 when it will be verified."""
     if request.method != "POST":
-        return _text(
+        return text_response(
             "POST a form (hub.mode, hub.topic, hub.callback) to subscribe; see W3C WebSub §5.1",
             405,
             {"Allow": "POST"},
         )
     if request.mimetype != FORM_TYPE:
-        return _text(f"send the request as {FORM_TYPE} (WebSub §5.1)", 400)
+        return text_response(f"send the request as {FORM_TYPE} (WebSub §5.1)", 400)
     services, hub = _hub()
     form = {key: request.form.getlist(key) for key in request.form}
     try:
         intent = parse_request(form, services.settings, hub.feed_exists)
     except HubRequestError as exc:
-        return _text(str(exc), 400)
+        return text_response(str(exc), 400)
     with services.db.writing() as session:
         known = hub_store.record_intent(session, intent, services.clock.now())
     hub.wake()
     log.info("websub: %s %s for %s", intent.mode, describe_url(intent.callback), intent.topic)
     if not known:
-        return _text("no such subscription; nothing to unsubscribe", 202)
-    return _text(f"{intent.mode} request accepted; the hub now verifies it with the callback", 202)
+        return text_response("no such subscription; nothing to unsubscribe", 202)
+    return text_response(
+        f"{intent.mode} request accepted; the hub now verifies it with the callback", 202
+    )

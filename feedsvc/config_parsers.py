@@ -1,0 +1,152 @@
+"""The kinds of value a setting can hold: each parser takes the raw string of a ``FEEDSVC_*``
+variable and returns the typed value, or raises ValueError saying what is wrong and what would do.
+
+:mod:`feedsvc.config` names one parser per setting and turns the ValueError into a ConfigError
+that names the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def text(raw: str) -> str:
+    """Any text that is not blank, stripped."""
+    value = raw.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def http_url(raw: str) -> str:
+    """An absolute http(s) URL without query, fragment or trailing slash."""
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{raw!r} is not an absolute http(s) URL, e.g. https://news.example")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{raw!r} must not have a query or fragment")
+    if value.endswith("/"):
+        raise ValueError(f"{raw!r} must not end with '/'; write {value.rstrip('/')!r}")
+    return value
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """A parser of whole numbers from ``low`` to ``high``."""
+
+    def parse(raw: str) -> int:
+        if not re.fullmatch(r"[0-9]+", raw.strip()):
+            raise ValueError(f"{raw!r} is not a whole number")
+        value = int(raw.strip())
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def seconds_between(low: float, high: float) -> Callable[[str], float]:
+    """A parser of durations in seconds (decimals allowed) from ``low`` to ``high``."""
+
+    def parse(raw: str) -> float:
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw.strip()):
+            raise ValueError(f"{raw!r} is not a number of seconds such as 10 or 0.5")
+        value = float(raw.strip())
+        if not low <= value <= high:
+            raise ValueError(f"{value:g} is outside {low:g}..{high:g}")
+        return value
+
+    return parse
+
+
+def switch(raw: str) -> bool:
+    """``on``/``off`` (also true/false, 1/0, yes/no)."""
+    value = raw.strip().lower()
+    if value in ("on", "true", "1", "yes"):
+        return True
+    if value in ("off", "false", "0", "no"):
+        return False
+    raise ValueError(f"{raw!r} is not 'on' or 'off'")
+
+
+def timezone(raw: str) -> ZoneInfo:
+    """An IANA time zone name."""
+    try:
+        return ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{raw!r} is not an IANA time zone such as Asia/Ho_Chi_Minh") from exc
+
+
+def tokens(raw: str) -> tuple[str, ...]:
+    """Comma-separated bearer tokens (RFC 6750 token68 characters); blank means none."""
+    if not raw.strip():
+        return ()
+    values = tuple(part.strip() for part in raw.split(","))
+    if any(not token for token in values):
+        raise ValueError("has an empty entry; remove the stray comma")
+    for token in values:
+        if not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", token):
+            raise ValueError(
+                "tokens may only use the RFC 6750 token68 characters A-Z a-z 0-9 -._~+/="
+            )
+    return values
+
+
+def bind(raw: str) -> tuple[str, int]:
+    """``HOST:PORT`` (an IPv6 host may be in brackets)."""
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{raw!r} is not HOST:PORT, e.g. 127.0.0.1:8000")
+    return host.strip("[]"), int(port)
+
+
+def log_format(raw: str) -> str:
+    """``text`` or ``json``."""
+    value = raw.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"{raw!r} is not 'text' or 'json'")
+    return value
+
+
+def database_url(raw: str) -> str:
+    """A SQLite or PostgreSQL SQLAlchemy URL; ``{repo}`` stands for the repository's folder."""
+    value = raw.strip().replace("{repo}", str(REPO_ROOT))
+    scheme = value.split(":", 1)[0]
+    if value.startswith(("postgresql://", "postgres://")):
+        # Plain postgresql:// URLs work: we ship psycopg 3, not psycopg2.
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+        raise ValueError(f"{raw!r}: only sqlite:/// and postgresql:// URLs are supported")
+    return value
+
+
+def hub(raw: str) -> str | None:
+    """Blank (no hub), ``self`` (the built-in hub) or an absolute http(s) URL."""
+    value = raw.strip()
+    if not value:
+        return None
+    if value == "self":
+        return "self"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{raw!r} is neither 'self' nor an absolute http(s) URL")
+    return value
+
+
+def authority(raw: str) -> str:
+    """An RFC 4151 tagging entity: a domain name or e-mail address, a comma and a date."""
+    value = raw.strip()
+    # RFC 4151: taggingEntity = authorityName "," date; date = YYYY[-MM[-DD]]
+    if not re.fullmatch(
+        r"([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+        r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+),[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?",
+        value,
+    ):
+        raise ValueError(f"{raw!r} is not an RFC 4151 authority like news.example,2026")
+    return value
