@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc import config_readme, create_app, services_of
+from feedsvc import create_app, services_of
 from feedsvc.config import TABLE, ConfigError, load_settings
+from feedsvc.config import readme as config_readme
 
 
 def test_defaults() -> None:
@@ -104,7 +105,7 @@ def test_the_readme_table_is_the_settings_table() -> None:
     readme = config_readme.README.read_text(encoding="utf-8")
     assert config_readme.with_table(readme) == readme, (
         "README.md's configuration table differs from the settings in feedsvc/config.py: run "
-        "python -m feedsvc.config_readme --write"
+        "python -m feedsvc.config.readme --write"
     )
 
 

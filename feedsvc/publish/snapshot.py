@@ -19,7 +19,7 @@ from feedsvc.http.conditional import format_http_date
 BUNDLE_MAGIC = b"FSNAP2\n"  # the gzip bodies only
 BUNDLE_MAGIC_1 = b"FSNAP1\n"  # identity and gzip bodies, still readable
 # ISA-L's level 3, its best: about 1 ms for a 256 kB feed where stdlib zlib's level 6 takes
-# 11-18 ms, for gzip bodies about 13 % larger (README, Performance, has the measurements).
+# 11-18 ms, for gzip bodies about 13 % larger (docs/performance.md has the measurements).
 GZIP_LEVEL = 3
 # isal's stub declares isal_zlib.error an instance; at run time it is the exception class.
 _INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]

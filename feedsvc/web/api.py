@@ -1,4 +1,4 @@
-"""The ingest API (INTERFACE.md, "Ingest API"): JSON in and out, bearer tokens.
+"""The ingest API (docs/interface.md, "Ingest API"): JSON in and out, bearer tokens.
 
 Every record goes through feedsvc.ingest.store_records, the code path the CLI importer uses, so
 the API accepts, rejects and normalises exactly as the CLI does. Each request is one transaction: a

@@ -66,7 +66,7 @@ bp.after_app_request(not_cached)
 class AccessLog:
     """One log line per request when FEEDSVC_ACCESS_LOG=on (not installed otherwise).
 
-    The query string is never logged, only marked: it may carry a token (INTERFACE.md).
+    The query string is never logged, only marked: it may carry a token (docs/interface.md).
     """
 
     def __init__(self, app: WSGIApp) -> None:

@@ -1,7 +1,7 @@
 """The README's configuration table, generated from the settings table of :mod:`feedsvc.config`.
 
-    python -m feedsvc.config_readme            # print the table
-    python -m feedsvc.config_readme --write    # rewrite it in README.md, between the markers
+    python -m feedsvc.config.readme            # print the table
+    python -m feedsvc.config.readme --write    # rewrite it in README.md, between the markers
 
 The table sits between two marker lines of README.md; nothing else of the file is touched.
 tests/test_config.py fails when the README's table and the settings disagree.
@@ -13,10 +13,10 @@ import argparse
 from pathlib import Path
 
 from feedsvc.config import TABLE, Declaration
-from feedsvc.config_parsers import REPO_ROOT
+from feedsvc.config.parsers import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
-TABLE_BEGIN = "<!-- settings:begin (generated: python -m feedsvc.config_readme --write) -->"
+TABLE_BEGIN = "<!-- settings:begin (generated: python -m feedsvc.config.readme --write) -->"
 TABLE_END = "<!-- settings:end -->"
 
 
@@ -52,7 +52,7 @@ def with_table(readme: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Print the table, or with ``--write`` put it into the README."""
     parser = argparse.ArgumentParser(
-        prog="python -m feedsvc.config_readme",
+        prog="python -m feedsvc.config.readme",
         description="Print the README's configuration table, generated from feedsvc/config.py.",
     )
     parser.add_argument(

@@ -4,9 +4,9 @@ The table is the :class:`Settings` dataclass: each field is one setting, declare
 :func:`setting` — its parser (which fixes its type), its default and its meaning. The variable is
 ``FEEDSVC_`` and the field's name in capitals. :func:`load_settings` reads the environment over
 the defaults; a bad value raises :class:`ConfigError` naming the variable. The README's
-configuration table is generated from the same fields (:mod:`feedsvc.config_readme`) and a test
+configuration table is generated from the same fields (:mod:`feedsvc.config.readme`) and a test
 fails when the two disagree. A new setting is one new field here, then ``python -m
-feedsvc.config_readme --write``.
+feedsvc.config.readme --write``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from feedsvc import config_parsers as parsers
+from feedsvc.config import parsers
 
 T = TypeVar("T")
 PREFIX = "FEEDSVC_"
