@@ -21,7 +21,6 @@ from feedsvc.store.reading import (
     embargo_lifted,
     next_embargo,
     visible_article_rows,
-    visible_articles,
 )
 from feedsvc.store.snapshots import (
     SnapshotHead,
@@ -70,5 +69,4 @@ __all__ = [
     "upsert_articles",
     "upsert_category",
     "visible_article_rows",
-    "visible_articles",
 ]
