@@ -1,4 +1,8 @@
-"""Build the plain :class:`~feedsvc.render.feed.Feed` object of a feed from stored rows."""
+"""Build the plain :class:`~feedsvc.render.feed.Feed` object of a feed from stored rows.
+
+The one converter from the stored article (:class:`~feedsvc.store.ArticleRow`) to the feed item
+(:class:`~feedsvc.render.feed.Item`) that renderers get: :func:`build_item`.
+"""
 
 from __future__ import annotations
 

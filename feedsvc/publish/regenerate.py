@@ -1,6 +1,11 @@
 """Regeneration: find the feeds whose content changed, render every format, save snapshots.
 
-The scheduler, the ``regenerate`` command and the tests all call :meth:`Regenerator.run`.
+The scheduler, the ``regenerate`` command and the tests all call :meth:`Regenerator.run`. A run
+finds the changed feeds, then takes each through three steps, each handing a value to the next:
+:func:`~feedsvc.publish.plan.plan_feed` reads it into a plan; :mod:`~feedsvc.publish.assemble`
+renders the plan's bodies (here, or its items in the render process of
+:mod:`~feedsvc.publish.renderpool`); :mod:`~feedsvc.publish.saver` saves them (on a second thread
+in large runs).
 """
 
 from __future__ import annotations
