@@ -128,7 +128,7 @@ def test_demo_data_twice_gives_the_same_store(app: Flask, runner: FlaskCliRunner
 
     def snapshot() -> tuple[list[str], int, list[tuple[str, str]]]:
         with s.db.reading() as session:
-            articles = store.visible_articles(session, "all", s.clock.now(), 1000)
+            articles = store.visible_article_rows(session, "all", s.clock.now(), 1000)
             return (
                 sorted(store.category_slugs(session)),
                 store.count_articles(session),

@@ -19,9 +19,11 @@ from feedsvc import store
 from feedsvc.clock import FrozenClock
 from feedsvc.ingest.importer import BATCH, PARALLEL_AFTER_BATCHES, ArticleImporter
 from feedsvc.ingest.store_records import BatchResult, delete_article, store_articles, store_category
-from feedsvc.publish.assemble import item_keys, render_snapshot
+from feedsvc.publish.assemble import complete, render_bodies
 from feedsvc.publish.feed_builder import build_feed
+from feedsvc.publish.plan import FeedPlan, new_snapshot
 from feedsvc.publish.registry import SnapshotRegistry
+from feedsvc.publish.reuse import RunItems, item_keys
 from feedsvc.publish.snapshot import Snapshot, bundle_items, from_bundle, gzip_bytes, to_bundle
 from feedsvc.render import RENDERERS
 from feedsvc.web.hotpath import FeedHotPath
@@ -46,12 +48,15 @@ def _rendered_whole(app: Flask, snapshot: Snapshot) -> Snapshot:
         key = snapshot.key
         cat = None if key == store.ALL else store.get_category(session, key)
         names = {c.slug: c.name for c in store.list_categories(session)}
-        articles = store.visible_articles(session, key, s.clock.now(), s.settings.feed_items)
+        articles = store.visible_article_rows(session, key, s.clock.now(), s.settings.feed_items)
         lm = datetime.fromtimestamp(snapshot.last_modified, UTC)
         feed = build_feed(s.settings, key, cat, articles, names, lm)
-    return render_snapshot(
-        feed, key, snapshot.version, snapshot.fingerprint, snapshot.last_modified, True
+    whole = new_snapshot(
+        feed, key, snapshot.version, snapshot.fingerprint, lm=snapshot.last_modified, exact=True
     )
+    # No previous items and a new run's empty cache: every item is rendered.
+    plan = FeedPlan(key, 0, feed, whole, previous_version=None, previous_items={})
+    return complete(whole, render_bodies(plan, RunItems()))
 
 
 def _assert_parses(fmt: str, body: bytes) -> None:
@@ -168,7 +173,7 @@ def test_a_bundle_without_item_keys_means_a_whole_render(newsroom: Flask) -> Non
 def test_item_keys_follow_settings_but_not_the_feed(newsroom: Flask) -> None:
     s = services(newsroom)
     with s.db.reading() as session:
-        articles = store.visible_articles(session, "all", s.clock.now(), 50)
+        articles = store.visible_article_rows(session, "all", s.clock.now(), 50)
         names = {c.slug: c.name for c in store.list_categories(session)}
         thoi_su = store.get_category(session, "thoi-su")
     lm = s.clock.now()
@@ -191,7 +196,7 @@ def test_a_stored_items_key_follows_its_record_and_category_names(
 
     def key_of(article_id: str, names: dict[str, str] | None = None) -> str:
         with s.db.reading() as session:
-            found = store.visible_articles(session, "all", s.clock.now(), 500)
+            found = store.visible_article_rows(session, "all", s.clock.now(), 500)
             stored = {c.slug: c.name for c in store.list_categories(session)}
             (row,) = [a for a in found if a.id == article_id]
         feed = build_feed(s.settings, "all", None, [row], names or stored, s.clock.now())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import hashlib
 import json
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -15,9 +16,13 @@ import feedparser
 import pytest
 from lxml import etree, html
 
+from feedsvc.config import Settings, load_settings
+from feedsvc.publish.feed_builder import build_feed
 from feedsvc.render import MEDIA_TYPES, RENDERERS, Parts, atom, jsonfeed, opml, rss
 from feedsvc.render._common import image_type, rfc822, rfc3339, ttl_minutes, update_frequency
-from feedsvc.render.feed import CategoryRef, Feed, Image, Item
+from feedsvc.render.feed import Feed, Image, Item
+from feedsvc.store.models import Category
+from feedsvc.store.reading import ArticleRow, LinkRow
 
 DATA = Path(__file__).parent / "data" / "render_articles.json"
 # The RFC 4287 schema lives beside the project (../shared), never copied into it.
@@ -41,58 +46,63 @@ def load() -> dict[str, Any]:
     return json.loads(DATA.read_text(encoding="utf-8"))
 
 
-def build_item(record: dict[str, Any], names: dict[str, str], site: dict[str, str]) -> Item:
-    """A feed item from an article record, as feedsvc.publish.feed_builder builds it."""
-    tz = ZoneInfo(site["timezone"])
-    published = datetime.fromisoformat(record["published_at"]).astimezone(tz)
+def sample_settings(hub: bool) -> Settings:
+    """The settings of the sample site; ``hub``: with this service's own WebSub hub (HUB)."""
+    site = load()["site"]
+    return load_settings(
+        {
+            "FEEDSVC_BASE_URL": site["base_url"],
+            "FEEDSVC_SITE_URL": site["site_url"].rstrip("/"),  # as the setting must be
+            "FEEDSVC_SITE_TITLE": site["site_title"],
+            "FEEDSVC_TAG_AUTHORITY": site["tag_authority"],
+            "FEEDSVC_TIMEZONE": site["timezone"],
+            "FEEDSVC_CACHE_MAX_AGE": "60",
+            "FEEDSVC_WEBSUB_HUB": "self" if hub else "",
+        }
+    )
+
+
+def stored_row(record: dict[str, Any]) -> ArticleRow:
+    """A sample article record as the store would give it back to regeneration."""
+    published = datetime.fromisoformat(record["published_at"])
     updated = record.get("updated_at")
-    return Item(
-        id=f"tag:{site['tag_authority']}:article/{record['id']}",
-        article_id=record["id"],
+    image = record.get("image") or {}
+    return ArticleRow(
+        id=record["id"],
         url=record["url"],
         title=record["title"],
-        published=published,
-        updated=datetime.fromisoformat(updated).astimezone(tz) if updated else published,
         summary=record.get("summary"),
         content_html=record.get("content_html"),
         author=record.get("author"),
-        categories=tuple(CategoryRef(s, names[s]) for s in record["categories"]),
-        image=Image(**record["image"]) if "image" in record else None,
+        image_url=image.get("url"),
+        image_caption=image.get("caption"),
+        image_mime_type=image.get("mime_type"),
+        image_length=image.get("length"),
+        published_at=published,
+        updated_at=datetime.fromisoformat(updated) if updated else None,
+        modified_at=published,
+        record_hash=hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest(),
+        links=tuple(LinkRow(slug) for slug in record["categories"]),
     )
 
 
-def build_feed(key: str, hub: str | None = HUB) -> Feed:
-    """The feed of category ``key`` (or ``all``) from the sample data, newest first."""
+def sample_feed(key: str, hub: bool = True) -> Feed:
+    """The feed of category ``key`` (or ``all``) from the sample data, built as regeneration
+    builds it from stored rows, newest first."""
     data = load()
-    site = data["site"]
     names = {c["slug"]: c["name"] for c in data["categories"]}
     records = [a for a in data["articles"] if key == "all" or key in a["categories"]]
-    items = sorted(
-        (build_item(r, names, site) for r in records), key=lambda i: i.published, reverse=True
-    )
-    category = next((c for c in data["categories"] if c["slug"] == key), None)
-    ref = None if category is None else CategoryRef(category["slug"], category["name"])
-    return Feed(
-        key=key,
-        title=f"{site['site_title']} – {ref.name if ref else 'Tất cả tin'}",
-        description=category["description"] if category else "Tin mới nhất từ mọi chuyên mục",
-        site_url=site["site_url"],
-        site_title=site["site_title"],
-        base_url=site["base_url"],
-        timezone=ZoneInfo(site["timezone"]),
-        last_modified=LAST_MODIFIED,
-        max_age=60,
-        items=tuple(items),
-        category=ref,
-        hub_url=hub,
-        icon_url=f"{site['base_url']}/static/icon-64.png",
-        logo_url=f"{site['base_url']}/static/icon-512.png",
-    )
+    rows = sorted(map(stored_row, records), key=lambda r: (r.published_at, r.id), reverse=True)
+    category = None
+    found = next((c for c in data["categories"] if c["slug"] == key), None)
+    if found is not None:
+        category = Category(slug=key, name=found["name"], description=found["description"])
+    return build_feed(sample_settings(hub), key, category, rows, names, LAST_MODIFIED)
 
 
 @pytest.fixture(params=KEYS)
 def feed(request: pytest.FixtureRequest) -> Feed:
-    return build_feed(request.param)
+    return sample_feed(request.param)
 
 
 def xml(document: bytes) -> etree._Element:
@@ -382,7 +392,7 @@ def test_ids_identical_across_formats(feed: Feed) -> None:
 def test_same_feed_same_bytes(feed: Feed, fmt: str) -> None:
     renderer = RENDERERS[fmt]
     first = renderer.render(feed)
-    assert renderer.render(build_feed(feed.key)) == first
+    assert renderer.render(sample_feed(feed.key)) == first
     parts = renderer.render_parts(feed)
     assert parts.head + parts.sep.join(parts.items) + parts.tail == first
     assert b"feedsvc-cut" not in first  # the cut markers never reach a feed
@@ -408,7 +418,7 @@ def ids(feed: Feed, n: int) -> list[str]:
 
 
 def test_edit_changes_item_not_id() -> None:
-    feed = build_feed("thoi-su")
+    feed = sample_feed("thoi-su")
     first = feed.items[0]
     edited = dataclasses.replace(first, title="Tin đã sửa", updated=LAST_MODIFIED)
     changed = dataclasses.replace(feed, items=(edited,))
@@ -420,7 +430,7 @@ def test_edit_changes_item_not_id() -> None:
 
 @pytest.mark.parametrize("fmt", sorted(RENDERERS))
 def test_no_hub_no_hub_link(fmt: str) -> None:
-    document = RENDERERS[fmt].render(build_feed("thoi-su", hub=None))
+    document = RENDERERS[fmt].render(sample_feed("thoi-su", hub=False))
     assert b"websub" not in document and b'"hubs"' not in document
 
 

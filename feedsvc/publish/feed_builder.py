@@ -1,4 +1,8 @@
-"""Build the plain :class:`~feedsvc.render.feed.Feed` object of a feed from stored rows."""
+"""Build the plain :class:`~feedsvc.render.feed.Feed` object of a feed from stored rows.
+
+The one converter from the stored article (:class:`~feedsvc.store.ArticleRow`) to the feed item
+(:class:`~feedsvc.render.feed.Item`) that renderers get: :func:`build_item`.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +10,14 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
 
 from feedsvc.config import Settings
 from feedsvc.render.feed import CategoryRef, Feed, Image, Item
 from feedsvc.store.models import Category
+from feedsvc.store.reading import ArticleRow
 
 # Bump when rendering changes, so every feed is rendered again with the new code.
 RENDERER_VERSION = "3"
-
-
-class StoredLink(Protocol):
-    """One category of a stored article."""
-
-    @property
-    def category_slug(self) -> str: ...
-
-
-class StoredArticle(Protocol):
-    """A stored article: the ORM's :class:`~feedsvc.store.models.Article`, or the plain
-    :class:`~feedsvc.store.ArticleRow` regeneration reads with Core."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def url(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def summary(self) -> str | None: ...
-    @property
-    def content_html(self) -> str | None: ...
-    @property
-    def author(self) -> str | None: ...
-    @property
-    def image_url(self) -> str | None: ...
-    @property
-    def image_caption(self) -> str | None: ...
-    @property
-    def image_mime_type(self) -> str | None: ...
-    @property
-    def image_length(self) -> int | None: ...
-    @property
-    def record_hash(self) -> str: ...
-    @property
-    def published_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime | None: ...
-    @property
-    def modified_at(self) -> datetime: ...
-    @property
-    def links(self) -> Sequence[StoredLink]: ...
 
 
 def tag_uri(authority: str, article_id: str) -> str:
@@ -67,7 +28,7 @@ def tag_uri(authority: str, article_id: str) -> str:
 def fingerprint(
     settings: Settings,
     category: Category | None,
-    articles: Sequence[StoredArticle],
+    articles: Sequence[ArticleRow],
     names: Mapping[str, str],
 ) -> str:
     """A digest of everything a feed shows: equal digests render equal bytes."""
@@ -87,7 +48,7 @@ def fingerprint(
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
 
 
-def build_item(settings: Settings, article: StoredArticle, names: Mapping[str, str]) -> Item:
+def build_item(settings: Settings, article: ArticleRow, names: Mapping[str, str]) -> Item:
     """One article as a feed item, its times in the configured zone."""
     tz = settings.timezone
     published = article.published_at.astimezone(tz)
@@ -120,7 +81,7 @@ def build_item(settings: Settings, article: StoredArticle, names: Mapping[str, s
 
 def _item(
     settings: Settings,
-    article: StoredArticle,
+    article: ArticleRow,
     names: Mapping[str, str],
     built: dict[tuple[str, datetime], Item] | None,
 ) -> Item:
@@ -139,7 +100,7 @@ def build_feed(
     settings: Settings,
     key: str,
     category: Category | None,
-    articles: Sequence[StoredArticle],
+    articles: Sequence[ArticleRow],
     names: Mapping[str, str],
     last_modified: datetime,
     built: dict[tuple[str, datetime], Item] | None = None,

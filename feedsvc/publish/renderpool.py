@@ -18,7 +18,8 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from feedsvc.publish.assemble import RenderedItems, render_items
+from feedsvc.publish.assemble import render_items
+from feedsvc.publish.reuse import RunItems
 from feedsvc.render import Parts
 from feedsvc.render.feed import Feed
 
@@ -148,14 +149,14 @@ class RenderPool:
 
 def serve(conn: Connection) -> None:
     """The render process: answer each job in order until the pipe closes."""
-    cache = RenderedItems()
+    cache = RunItems()
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
         if job is _FORGET:
-            cache = RenderedItems()
+            cache = RunItems()
             continue
         job_id, sent, sent_keys = job
         if sent is None:  # a ping

@@ -77,7 +77,7 @@ class Snapshot:
     cache_max_age: int
     formats: dict[str, FormatEntry] = field(default_factory=dict)
     # One key per item (newest first), naming exactly what its bytes were rendered from, so a
-    # later regeneration can reuse them (feedsvc.publish.regenerate); () when unknown.
+    # later regeneration can reuse them (feedsvc.publish.reuse); () when unknown.
     item_keys: tuple[str, ...] = ()
 
 

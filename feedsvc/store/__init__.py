@@ -21,7 +21,6 @@ from feedsvc.store.reading import (
     embargo_lifted,
     next_embargo,
     visible_article_rows,
-    visible_articles,
 )
 from feedsvc.store.snapshots import (
     SnapshotHead,
@@ -68,5 +67,4 @@ __all__ = [
     "upsert_articles",
     "upsert_category",
     "visible_article_rows",
-    "visible_articles",
 ]

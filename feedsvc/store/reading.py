@@ -1,63 +1,30 @@
-"""Reading feeds' articles: the newest visible ones, as ORM objects or plain rows; embargoes."""
+"""Reading feeds' articles: the newest visible ones as :class:`ArticleRow`s (the one shape
+regeneration reads an article in); embargoes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from feedsvc.store.models import (
-    Article,
-    ArticleCategory,
-)
-
-if TYPE_CHECKING:
-    pass
 from feedsvc.store._common import ALL
-
-
-def visible_articles(session: Session, key: str, now: datetime, limit: int) -> list[Article]:
-    """The newest ``limit`` visible articles of a feed (a category slug or ``all``).
-
-    Visible: not deleted and published no later than ``now`` (embargoed ones wait). Ties on the
-    publication time are broken by id, the same on every store.
-    """
-    if key == ALL:
-        stmt = (
-            select(Article)
-            .where(Article.deleted_at.is_(None), Article.published_at <= now)
-            .order_by(Article.published_at.desc(), Article.id.desc())
-        )
-    else:
-        link = ArticleCategory
-        ids = (
-            select(link.article_id)
-            .where(link.category_slug == key, link.deleted.is_(False), link.published_at <= now)
-            .order_by(link.published_at.desc(), link.article_id.desc())
-            .limit(limit)
-        )
-        stmt = (
-            select(Article)
-            .where(Article.id.in_(ids))
-            .order_by(Article.published_at.desc(), Article.id.desc())
-        )
-    stmt = stmt.limit(limit).options(selectinload(Article.links))
-    return list(session.scalars(stmt))
+from feedsvc.store.models import Article, ArticleCategory
 
 
 class LinkRow(NamedTuple):
-    """One category of an article, as ``Article.links`` holds it."""
+    """One category of an article, in the article's order (``Article.links``)."""
 
     category_slug: str
 
 
 @dataclass(frozen=True, slots=True)
 class ArticleRow:
-    """A visible article read with Core rather than as an ORM object (no identity map, no
-    instrumentation: regeneration reads thousands per run); the model's own attribute names."""
+    """A stored article as feeds read it: what :func:`~feedsvc.publish.feed_builder.build_item`
+    turns into a feed item. Read with Core rather than as an ORM object (no identity map, no
+    instrumentation: regeneration reads thousands per run), under the model's attribute names."""
 
     id: str
     url: str
@@ -137,7 +104,11 @@ _ROWS_OF_CATEGORY = _rows_statements(category=True)
 
 
 def visible_article_rows(session: Session, key: str, now: datetime, limit: int) -> list[ArticleRow]:
-    """The articles :func:`visible_articles` finds, in its order, as plain :class:`ArticleRow`s."""
+    """The newest ``limit`` visible articles of a feed (a category slug or ``all``), newest first.
+
+    Visible: not deleted and published no later than ``now`` (embargoed ones wait). Ties on the
+    publication time are broken by id, the same on every store.
+    """
     articles, links = _ROWS_OF_ALL if key == ALL else _ROWS_OF_CATEGORY
     params = {"key": key, "now": now, "limit": limit}
     found: dict[str, list[LinkRow]] = {}
