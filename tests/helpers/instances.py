@@ -29,8 +29,9 @@ from feedsvc.store import schema
 from feedsvc.store.db import Database
 from feedsvc.store.models import Lease
 
-from .conftest import article, category, load, services
-from .servers import REPO, free_port, started, wait_for
+from .app import article, category, load, services
+from .paths import REPO
+from .servers import free_port, started, wait_for
 
 PG_ENV = "FEEDSVC_TEST_DATABASE_URL"
 TOKEN = "production-test-token"

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import socket
 import time
-from pathlib import Path
 
 import requests
 
 from bench import started, stop  # noqa: F401 - re-exported: one way to run a server, for tests and bench
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""A test-only WSGI module (``flask --app tests.slowapp …``): the real app, with its feed
+"""A test-only WSGI module (``flask --app tests.helpers.slowapp …``): the real app, with its feed
 renderers slowed down so a test can ``kill -9`` the process in the middle of a regeneration.
 
 FEEDSVC_TEST_RENDER_DELAY (seconds) is slept inside the renderer from its

@@ -18,7 +18,7 @@ from feedsvc.clock import FrozenClock
 from feedsvc.config import ConfigError
 from feedsvc.web.auth import token_matches
 
-from .conftest import services
+from tests.helpers.app import services
 
 GOOD = "test-token-1"
 # Every credential any test here sends or configures: none may reach a log line.

@@ -7,7 +7,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,10 +17,9 @@ from lxml import etree
 from feedsvc.render import RENDERERS, opml
 from feedsvc.render.feed import CategoryRef, Feed, Image, Item
 
+from tests.helpers.paths import ATOM_RNG
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-ATOM_RNG = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "validator" / "schema" / "atom.rng"
-)
 # What XML 1.0 forbids, plus C1 controls: none may survive into any format.
 FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 STRICT = etree.XMLParser(resolve_entities=False, huge_tree=True, recover=False)

@@ -26,6 +26,8 @@ from feedsvc.websub.safety import (
     resolve_checked,
 )
 
+from tests.helpers.paths import DATA
+
 REFUSED = [
     ("127.0.0.1", "loopback"),
     ("127.255.255.254", "loopback"),
@@ -318,7 +320,6 @@ def test_a_callback_that_trickles_is_cut_off_at_the_deadline() -> None:
 # A self-signed certificate for sub.example.test (valid until 2126), made once with:
 # openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj /CN=sub.example.test \
 #   -addext subjectAltName=DNS:sub.example.test -keyout KEY -out CERT
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from .servers import REPO, free_port, started, wait_for
+from tests.helpers.paths import REPO
+from tests.helpers.servers import free_port, started, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from feedsvc import store
 
-from .instances import (
+from tests.helpers.instances import (
     FEED_PATHS,
     SLUGS,
     TOKEN,
@@ -48,7 +48,7 @@ from .instances import (
     web_workers,
     workers_loaded,
 )
-from .servers import REPO
+from tests.helpers.paths import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -205,7 +205,7 @@ def test_kill_9_during_regeneration(kind: str, slow_call: int, tmp_path: Path) -
                 "FEEDSVC_TEST_RENDER_MARKER": str(marker),
             }
             with flask_command(
-                ["scheduler"], slow_env, tmp_path / "slow.log", app="tests.slowapp"
+                ["scheduler"], slow_env, tmp_path / "slow.log", app="tests.helpers.slowapp"
             ) as slow:
                 wait_until(marker.exists, 30, "the slowed scheduler inside a renderer")
                 assert int(marker.read_text()) == slow.pid

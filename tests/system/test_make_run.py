@@ -10,7 +10,7 @@ import feedparser
 import pytest
 import requests
 
-from .servers import free_port, started, wait_for
+from tests.helpers.servers import free_port, started, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,9 @@ from feedsvc.clock import FrozenClock
 from feedsvc.store import schema
 from feedsvc.store.db import Database
 
-from .conftest import START, services
-from .instances import empty_database, item_ids, store_params
-from .servers import REPO
+from tests.helpers.app import START, services
+from tests.helpers.instances import empty_database, item_ids, store_params
+from tests.helpers.paths import REPO
 
 FIRST = "0001"
 TOKEN = "migration-token"

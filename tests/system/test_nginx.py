@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .instances import (
+from tests.helpers.instances import (
     TOKEN,
     Fetched,
     Instance,
@@ -30,7 +30,8 @@ from .instances import (
     settings_env,
     wait_until,
 )
-from .servers import REPO, free_port, started, stop, wait_for
+from tests.helpers.paths import REPO
+from tests.helpers.servers import free_port, started, stop, wait_for
 
 pytestmark = [
     pytest.mark.slow,

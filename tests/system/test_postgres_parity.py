@@ -24,8 +24,8 @@ from feedsvc.clock import FrozenClock
 from feedsvc.store import schema
 from feedsvc.store.db import Database
 
-from .conftest import START, article, category, load, services
-from .instances import item_ids, pg_admin, pg_admin_url, requires_postgres
+from tests.helpers.app import START, article, category, load, services
+from tests.helpers.instances import item_ids, pg_admin, pg_admin_url, requires_postgres
 
 pytestmark = [pytest.mark.postgres, requires_postgres]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .instances import (
+from tests.helpers.instances import (
     FEED_PATHS,
     Instance,
     Probe,
@@ -36,7 +36,8 @@ from .instances import (
     wait_ready,
     wait_until,
 )
-from .servers import REPO, free_port, started, wait_for
+from tests.helpers.paths import REPO
+from tests.helpers.servers import free_port, started, wait_for
 
 pytestmark = pytest.mark.slow
 

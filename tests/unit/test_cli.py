@@ -11,7 +11,7 @@ from flask.testing import FlaskCliRunner
 from feedsvc import store
 from feedsvc.store import schema
 
-from .conftest import NEWSROOM, article, load, services
+from tests.helpers.app import NEWSROOM, article, load, services
 
 
 def _lines(*records: object) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
@@ -12,11 +11,9 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from lxml import etree
 
-from .conftest import services
+from tests.helpers.app import services
+from tests.helpers.paths import ATOM_RNG
 
-ATOM_RNG = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "validator" / "schema" / "atom.rng"
-)
 KEYS = [
     "all",
     "thoi-su",

@@ -14,7 +14,6 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,9 +23,10 @@ import pytest
 from feedsvc.demo import newsroom as demo
 from feedsvc.ingest.records import parse_article, parse_category
 
+from tests.helpers.paths import REPO, SHARED
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-REPO = Path(__file__).resolve().parent.parent
-SHARED_SAMPLE = REPO.parent / "shared" / "samples" / "articles.jsonl"
+SHARED_SAMPLE = SHARED / "samples" / "articles.jsonl"
 BASE = "http://127.0.0.1:8000"
 ANCHOR = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội
 SEED_ID = "bp-20230203-cnqp"

@@ -9,7 +9,7 @@ from flask import Flask
 
 from feedsvc.ingest.store_records import put_article
 
-from .conftest import NEWSROOM, article, load, services
+from tests.helpers.app import NEWSROOM, article, load, services
 
 WRITERS = 4
 

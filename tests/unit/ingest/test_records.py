@@ -6,7 +6,6 @@ import pickle
 import random
 import unicodedata
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -26,8 +25,9 @@ from feedsvc.ingest.records import (
     sanitize_html,
 )
 
+from tests.helpers.paths import DATA
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-DATA = Path(__file__).parent / "data"
 BASE = "https://www.bienphong.com.vn/tin-tuc/bai-viet.html"
 QUOC_PHONG = "Quốc phòng"
 QUOC_PHONG_NFD = unicodedata.normalize("NFD", QUOC_PHONG)

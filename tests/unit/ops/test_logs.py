@@ -21,7 +21,8 @@ from feedsvc.publish.regenerate import Regenerator
 from feedsvc.publish.registry import SnapshotRegistry
 from feedsvc.publish.scheduler import LEASE_SECONDS, RegenerationScheduler
 from feedsvc.store.db import Database
-from tests.conftest import NEWSROOM, article, load, services
+
+from tests.helpers.app import NEWSROOM, article, load, services
 
 TOKEN = "test-token-1"  # a real token of the app fixture
 

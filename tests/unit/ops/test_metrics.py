@@ -21,9 +21,10 @@ from feedsvc.clock import FrozenClock
 from feedsvc.ops.metrics import FLUSH_SECONDS, Flusher
 from feedsvc.publish.regenerate import Regenerator
 from feedsvc.store.db import Database
-from tests.conftest import START, article, load, services
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.app import START, article, load, services
+from tests.helpers.paths import REPO
+
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 

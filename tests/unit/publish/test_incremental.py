@@ -26,7 +26,7 @@ from feedsvc.publish.snapshot import Snapshot, bundle_items, from_bundle, gzip_b
 from feedsvc.render import RENDERERS
 from feedsvc.web.hotpath import FeedHotPath
 
-from .conftest import NEWSROOM, article, category, load, services
+from tests.helpers.app import NEWSROOM, article, category, load, services
 
 
 def _stored(app: Flask) -> dict[str, Snapshot]:

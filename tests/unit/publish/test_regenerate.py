@@ -16,7 +16,7 @@ from feedsvc.ingest.store_records import delete_article, store_articles, store_c
 from feedsvc.render import RENDERERS
 from feedsvc.store.models import FeedSnapshot
 
-from .conftest import article, category, load, services
+from tests.helpers.app import article, category, load, services
 
 
 def _get(app: Flask, path: str, **headers: str) -> Any:

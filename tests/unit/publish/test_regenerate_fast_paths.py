@@ -24,7 +24,7 @@ from feedsvc.publish.snapshot import BUNDLE_MAGIC_1, Snapshot, bundle_items, fro
 from feedsvc.render import RENDERERS
 from feedsvc.render.feed import CategoryRef, Image, Item
 
-from .conftest import article, services
+from tests.helpers.app import article, services
 
 
 @pytest.fixture

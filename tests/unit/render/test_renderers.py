@@ -7,7 +7,6 @@ import dataclasses
 import json
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,11 +18,11 @@ from feedsvc.render import MEDIA_TYPES, RENDERERS, Parts, atom, jsonfeed, opml, 
 from feedsvc.render._common import image_type, rfc822, rfc3339, ttl_minutes, update_frequency
 from feedsvc.render.feed import CategoryRef, Feed, Image, Item
 
-DATA = Path(__file__).parent / "data" / "render_articles.json"
+from tests.helpers import paths
+
+DATA = paths.DATA / "render_articles.json"
 # The RFC 4287 schema lives beside the project (../shared), never copied into it.
-ATOM_RNG = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "validator" / "schema" / "atom.rng"
-)
+ATOM_RNG = paths.ATOM_RNG
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
     "content": "http://purl.org/rss/1.0/modules/content/",

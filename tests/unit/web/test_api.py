@@ -8,7 +8,6 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +18,12 @@ from werkzeug.test import TestResponse
 from feedsvc import create_app, store
 from feedsvc.clock import FrozenClock
 
-from .conftest import services
+from tests.helpers import paths
+from tests.helpers.app import services
 
 AUTH = {"Authorization": "Bearer test-token-1"}
 SECRETS = ("test-token-1", "test-token-2")
-DATA = json.loads((Path(__file__).parent / "data" / "api_article.json").read_text())
+DATA = json.loads((paths.DATA / "api_article.json").read_text())
 MAX_BODY = 2048
 
 

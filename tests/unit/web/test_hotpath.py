@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from feedsvc.http.conditional import format_http_date, parse_http_date
 
-from .conftest import another_worker, services
+from tests.helpers.app import another_worker, services
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",

@@ -14,7 +14,7 @@ from feedsvc.clock import FrozenClock
 from feedsvc.publish.snapshot import FormatEntry, ItemSpans, Snapshot, make_entry
 from feedsvc.web.limits import LimitCache
 
-from .conftest import article, load, services
+from tests.helpers.app import article, load, services
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from feedsvc.http.conditional import parse_http_date
 from feedsvc.render import PAGES, page
 from feedsvc.render.feed import CategoryRef, Feed, Image, Item
 
-from .conftest import article, category, load, services
+from tests.helpers.app import article, category, load, services
 
 BASE = "http://feeds.test"
 HTML_TYPE = "text/html; charset=utf-8"

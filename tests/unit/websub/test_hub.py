@@ -32,7 +32,7 @@ from feedsvc.store.models import WebSubSubscription
 from feedsvc.websub import store as hub_store
 from feedsvc.websub.hub import decode_unreserved, grant_lease, retry_delay, verification_url
 
-from .conftest import article, category, load, services
+from tests.helpers.app import article, category, load, services
 
 TOKEN = "hub-test-token"
 FORM_TYPE = "application/x-www-form-urlencoded"
