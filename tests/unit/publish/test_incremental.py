@@ -1,5 +1,5 @@
 """The fast paths behave exactly like the slow ones: spliced regeneration, stored item bytes,
-gzip, the importer's worker processes, and the hot path's once-per-process start."""
+gzip."""
 
 from __future__ import annotations
 
@@ -17,16 +17,13 @@ from lxml import etree
 
 from feedsvc import store
 from feedsvc.clock import FrozenClock
-from feedsvc.ingest.importer import BATCH, PARALLEL_AFTER_BATCHES, ArticleImporter
-from feedsvc.ingest.store_records import BatchResult, delete_article, store_articles, store_category
+from feedsvc.ingest.store_records import delete_article, store_articles, store_category
 from feedsvc.publish.assemble import item_keys, render_snapshot
 from feedsvc.publish.feed_builder import build_feed
-from feedsvc.publish.registry import SnapshotRegistry
 from feedsvc.publish.snapshot import Snapshot, bundle_items, from_bundle, gzip_bytes, to_bundle
 from feedsvc.render import RENDERERS
-from feedsvc.web.hotpath import FeedHotPath
 
-from tests.helpers.app import NEWSROOM, article, category, load, services
+from tests.helpers.app import article, category, services
 
 
 def _stored(app: Flask) -> dict[str, Snapshot]:
@@ -221,86 +218,3 @@ def test_gzip_is_deterministic_standard_gzip(size: int) -> None:
     with gzip.GzipFile(fileobj=io.BytesIO(packed)) as reader:
         assert reader.read() == data
     assert packed[4:8] == b"\0\0\0\0"  # MTIME 0 (RFC 1952 §2.3.1): no timestamp in the ETag
-
-
-# --- the importer ------------------------------------------------------------------------------
-
-
-def _import(app: Flask, lines: list[bytes], workers: int) -> tuple[list[str], dict[str, int]]:
-    s = services(app)
-    rejected: list[str] = []
-    counts: dict[str, int] = {}
-
-    def report(numbers: list[int], result: BatchResult) -> None:
-        for stored in result.stored:
-            counts[stored.status] = counts.get(stored.status, 0) + 1
-        rejected.extend(f"{numbers[r.index]}: {r.reason}" for r in result.rejected)
-
-    importer = ArticleImporter(s.db, s.settings, s.clock, report, workers=workers)
-    for number, line in enumerate(lines, start=1):
-        importer.add(number, line)
-    importer.finish()
-    return rejected, counts
-
-
-@pytest.mark.slow
-def test_worker_processes_import_like_one_process(app: Flask, tmp_path: Any) -> None:
-    load(app, NEWSROOM, [])
-    count = BATCH * (PARALLEL_AFTER_BATCHES + 1) + 7
-    lines = [
-        json.dumps(article(f"bulk-{i}", "thoi-su", published_at="2026-11-19T08:00:00Z")).encode()
-        for i in range(count)
-    ]
-    lines[5] = b'{"id": "broken'
-    lines[BATCH * 3 + 2] = json.dumps(article("bad-cat", "khong-co")).encode()
-    lines[BATCH * 3 + 3] = lines[BATCH * 3 + 4]  # a repeated id in one batch
-    rejected, counts = _import(app, lines, workers=2)
-    assert [r.split(":", 1)[0] for r in rejected] == ["6", str(BATCH * 3 + 3)]
-    assert "JSON" in rejected[0] and "khong-co" in rejected[1]
-    assert counts == {"created": count - 3, "superseded": 1}
-    again_rejected, again = _import(app, lines, workers=1)
-    assert again_rejected == rejected
-    assert again == {"unchanged": count - 3, "superseded": 1}
-    with services(app).db.reading() as session:
-        assert store.count_articles(session) == count - 3
-
-
-# --- the hot path's start ----------------------------------------------------------------------
-
-
-def _hot_path(calls: list[int]) -> FeedHotPath:
-    def fallback(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [])
-        return [b"flask"]
-
-    registry = SnapshotRegistry()
-    registry.seen_counter = 0  # loaded, and empty: unknown feeds are 404
-    return FeedHotPath(fallback, registry, max_items=50, before_request=lambda: calls.append(1))
-
-
-def _get(hot: FeedHotPath, path: str) -> str:
-    status: list[str] = []
-    hot({"PATH_INFO": path, "REQUEST_METHOD": "GET"}, lambda s, h, e=None: status.append(s))
-    return status[0]
-
-
-def test_before_request_runs_once_per_process() -> None:
-    calls: list[int] = []
-    hot = _hot_path(calls)
-    assert [_get(hot, p) for p in ("/feeds/x.rss", "/", "/feeds/x.rss")] == [
-        "404 Not Found",
-        "200 OK",
-        "404 Not Found",
-    ]
-    assert calls == [1]
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: a forked worker must start its background threads again
-        _get(hot, "/feeds/x.rss")
-        os.write(write, str(len(calls)).encode())
-        os._exit(0)
-    os.close(write)
-    _, status = os.waitpid(pid, 0)
-    assert os.read(read, 16) == b"2" and status == 0
-    os.close(read)
-    assert calls == [1]

@@ -1,15 +1,20 @@
-"""The feed hot path through the real app: conditional requests, gzip, HEAD, 404/405."""
+"""The feed hot path through the real app: conditional requests, gzip, HEAD, 404/405; and its
+once-per-process start."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from feedsvc.http.conditional import format_http_date, parse_http_date
+from feedsvc.publish.registry import SnapshotRegistry
+from feedsvc.web.hotpath import FeedHotPath
 
 from tests.helpers.app import another_worker, services
 
@@ -209,3 +214,44 @@ def test_a_worker_that_never_loaded_answers_503_not_404() -> None:
         assert response.headers["Retry-After"] == "5"
     finally:
         services(app).shutdown()
+
+
+# --- the hot path's start ----------------------------------------------------------------------
+
+
+def _hot_path(calls: list[int]) -> FeedHotPath:
+    def fallback(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"flask"]
+
+    registry = SnapshotRegistry()
+    registry.seen_counter = 0  # loaded, and empty: unknown feeds are 404
+    return FeedHotPath(fallback, registry, max_items=50, before_request=lambda: calls.append(1))
+
+
+def _get(hot: FeedHotPath, path: str) -> str:
+    status: list[str] = []
+    hot({"PATH_INFO": path, "REQUEST_METHOD": "GET"}, lambda s, h, e=None: status.append(s))
+    return status[0]
+
+
+def test_before_request_runs_once_per_process() -> None:
+    calls: list[int] = []
+    hot = _hot_path(calls)
+    assert [_get(hot, p) for p in ("/feeds/x.rss", "/", "/feeds/x.rss")] == [
+        "404 Not Found",
+        "200 OK",
+        "404 Not Found",
+    ]
+    assert calls == [1]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a forked worker must start its background threads again
+        _get(hot, "/feeds/x.rss")
+        os.write(write, str(len(calls)).encode())
+        os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"2" and status == 0
+    os.close(read)
+    assert calls == [1]
