@@ -5,7 +5,6 @@ functions and constants tests share are in tests/helpers, which tests import dir
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -25,15 +24,7 @@ from feedsvc.store.db import Database
 from feedsvc.store.models import Base
 
 from tests.helpers.app import NEWSROOM, START, TOKENS, article, load, services
-
-PG_ENV = "FEEDSVC_TEST_DATABASE_URL"
-
-
-def _pg_admin_url() -> str:
-    raw = os.environ[PG_ENV]
-    if raw.startswith("postgresql://"):
-        raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
-    return raw
+from tests.helpers.instances import pg_admin_url, store_params
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +42,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database of our own, migrated once, dropped at the end."""
-    admin_url = _pg_admin_url()
+    admin_url = pg_admin_url()
     name = f"feedsvc_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -66,14 +57,7 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
-def _store_params() -> list[Any]:
-    marks = [pytest.mark.postgres]
-    if not os.environ.get(PG_ENV):
-        marks.append(pytest.mark.skip(reason=f"PostgreSQL run: set {PG_ENV}"))
-    return ["sqlite", pytest.param("postgresql", marks=marks)]
-
-
-@pytest.fixture(params=_store_params())
+@pytest.fixture(params=store_params())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
