@@ -36,14 +36,12 @@ HUB = "http://127.0.0.1:8000/websub"
 VN = "Asia/Ho_Chi_Minh"
 
 
-def sample_data() -> dict[str, Any]:
-    """tests/data/render_articles.json: the site, the categories and the article records."""
+def load() -> dict[str, Any]:
     return json.loads(DATA.read_text(encoding="utf-8"))
 
 
-def sample_item(record: dict[str, Any], names: dict[str, str], site: dict[str, str]) -> Item:
-    """A feed item from a sample record, made here as feedsvc.publish.feed_builder makes one from a
-    stored article, so these tests check the renderers alone."""
+def build_item(record: dict[str, Any], names: dict[str, str], site: dict[str, str]) -> Item:
+    """A feed item from an article record, as feedsvc.publish.feed_builder builds it."""
     tz = ZoneInfo(site["timezone"])
     published = datetime.fromisoformat(record["published_at"]).astimezone(tz)
     updated = record.get("updated_at")
@@ -62,14 +60,14 @@ def sample_item(record: dict[str, Any], names: dict[str, str], site: dict[str, s
     )
 
 
-def sample_feed(key: str, hub: str | None = HUB) -> Feed:
+def build_feed(key: str, hub: str | None = HUB) -> Feed:
     """The feed of category ``key`` (or ``all``) from the sample data, newest first."""
-    data = sample_data()
+    data = load()
     site = data["site"]
     names = {c["slug"]: c["name"] for c in data["categories"]}
     records = [a for a in data["articles"] if key == "all" or key in a["categories"]]
     items = sorted(
-        (sample_item(r, names, site) for r in records), key=lambda i: i.published, reverse=True
+        (build_item(r, names, site) for r in records), key=lambda i: i.published, reverse=True
     )
     category = next((c for c in data["categories"] if c["slug"] == key), None)
     ref = None if category is None else CategoryRef(category["slug"], category["name"])
@@ -93,7 +91,7 @@ def sample_feed(key: str, hub: str | None = HUB) -> Feed:
 
 @pytest.fixture(params=KEYS)
 def feed(request: pytest.FixtureRequest) -> Feed:
-    return sample_feed(request.param)
+    return build_feed(request.param)
 
 
 def xml(document: bytes) -> etree._Element:
@@ -383,7 +381,7 @@ def test_ids_identical_across_formats(feed: Feed) -> None:
 def test_same_feed_same_bytes(feed: Feed, fmt: str) -> None:
     renderer = RENDERERS[fmt]
     first = renderer.render(feed)
-    assert renderer.render(sample_feed(feed.key)) == first
+    assert renderer.render(build_feed(feed.key)) == first
     parts = renderer.render_parts(feed)
     assert parts.head + parts.sep.join(parts.items) + parts.tail == first
     assert b"feedsvc-cut" not in first  # the cut markers never reach a feed
@@ -409,7 +407,7 @@ def ids(feed: Feed, n: int) -> list[str]:
 
 
 def test_edit_changes_item_not_id() -> None:
-    feed = sample_feed("thoi-su")
+    feed = build_feed("thoi-su")
     first = feed.items[0]
     edited = dataclasses.replace(first, title="Tin đã sửa", updated=LAST_MODIFIED)
     changed = dataclasses.replace(feed, items=(edited,))
@@ -421,7 +419,7 @@ def test_edit_changes_item_not_id() -> None:
 
 @pytest.mark.parametrize("fmt", sorted(RENDERERS))
 def test_no_hub_no_hub_link(fmt: str) -> None:
-    document = RENDERERS[fmt].render(sample_feed("thoi-su", hub=None))
+    document = RENDERERS[fmt].render(build_feed("thoi-su", hub=None))
     assert b"websub" not in document and b'"hubs"' not in document
 
 
@@ -485,7 +483,7 @@ def test_ttl_and_update_frequency(max_age: int, ttl: int, frequency: int) -> Non
 
 
 def opml_document() -> opml.OpmlDocument:
-    data = sample_data()
+    data = load()
     base = data["site"]["base_url"]
     cats = [*data["categories"], {"slug": "all", "name": "Tất cả tin", "description": None}]
     outlines = tuple(
