@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from feedsvc import create_app
+from feedsvc import create_app, services_of
 from feedsvc.ingest.store_records import store_articles, store_category
 from feedsvc.services import Services
 
@@ -17,7 +17,8 @@ TOKENS = ("test-token-1", "test-token-2")
 
 
 def services(app: Flask) -> Services:
-    return app.extensions["feedsvc"]  # type: ignore[no-any-return]
+    """The app's services, through feedsvc's own typed accessor."""
+    return services_of(app)
 
 
 def another_worker(app: Flask) -> Flask:
