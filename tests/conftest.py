@@ -1,14 +1,13 @@
 """Fixtures: ``app`` on a fresh database (SQLite, and PostgreSQL too when
-FEEDSVC_TEST_DATABASE_URL is set), ``client``, ``runner``, a controllable ``clock``."""
+FEEDSVC_TEST_DATABASE_URL is set), ``client``, ``runner``, a controllable ``clock``. Plain
+functions and constants tests share are in tests/helpers, which tests import directly."""
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +17,14 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from feedsvc import create_app, services_of
+from feedsvc import create_app
 from feedsvc.clock import FrozenClock
-from feedsvc.services import Services
 from feedsvc.store import schema
 from feedsvc.store.db import Database
 from feedsvc.store.models import Base
 
-PG_ENV = "FEEDSVC_TEST_DATABASE_URL"
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-START = datetime(2026, 11, 20, 3, 0, 0, tzinfo=UTC)  # 10:00 in Hà Nội
-
-
-def _pg_admin_url() -> str:
-    raw = os.environ[PG_ENV]
-    if raw.startswith("postgresql://"):
-        raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
-    return raw
+from tests.helpers.app import NEWSROOM, START, TOKENS, article, load, services
+from tests.helpers.instances import pg_admin_url, store_params
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +42,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database of our own, migrated once, dropped at the end."""
-    admin_url = _pg_admin_url()
+    admin_url = pg_admin_url()
     name = f"feedsvc_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -67,14 +57,7 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
-def _store_params() -> list[Any]:
-    marks = [pytest.mark.postgres]
-    if not os.environ.get(PG_ENV):
-        marks.append(pytest.mark.skip(reason=f"PostgreSQL run: set {PG_ENV}"))
-    return ["sqlite", pytest.param("postgresql", marks=marks)]
-
-
-@pytest.fixture(params=_store_params())
+@pytest.fixture(params=store_params())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
@@ -88,9 +71,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute(text(f"TRUNCATE {tables}"))
     engine.dispose()
     return url
-
-
-TOKENS = ("test-token-1", "test-token-2")
 
 
 @pytest.fixture(autouse=True)
@@ -134,24 +114,6 @@ def app(
     services(app).shutdown()
 
 
-def another_worker(app: Flask) -> Flask:
-    """A second app on the same database and clock: another worker or instance."""
-    s = services(app)
-    return create_app(
-        {
-            "FEEDSVC_DATABASE_URL": s.settings.database_url,
-            "FEEDSVC_SCHEDULER": "off",
-            "FEEDSVC_BASE_URL": s.settings.base_url,
-            "FEEDSVC_SITE_URL": s.settings.site_url,
-            "CLOCK": s.clock,
-        }
-    )
-
-
-def services(app: Flask) -> Services:
-    return services_of(app)
-
-
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
@@ -160,48 +122,6 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
-
-
-def category(slug: str, name: str, description: str | None = None) -> dict[str, Any]:
-    record: dict[str, Any] = {"slug": slug, "name": name}
-    if description:
-        record["description"] = description
-    return record
-
-
-def article(article_id: str, *categories: str, **fields: Any) -> dict[str, Any]:
-    """A valid article record; ``fields`` override or add fields."""
-    record: dict[str, Any] = {
-        "id": article_id,
-        "url": f"https://bienphong.example/{article_id}.html",
-        "title": f"Tin {article_id}: Đồn Biên phòng tuần tra",
-        "summary": f"Biên phòng - Tóm tắt {article_id}.",
-        "content_html": f"<p>Nội dung {article_id}.</p>",
-        "author": "Hồng Pha",
-        "categories": list(categories) or ["thoi-su"],
-        "published_at": "2026-11-19T08:00:00+07:00",
-    }
-    record.update(fields)
-    return record
-
-
-def load(app: Flask, categories: list[dict[str, Any]], articles: list[dict[str, Any]]) -> None:
-    """Store records through the same code path as the CLI and the API."""
-    from feedsvc.ingest.store_records import store_articles, store_category
-
-    s = services(app)
-    for raw in categories:
-        store_category(s.db, s.clock, raw)
-    if articles:
-        result = store_articles(s.db, s.settings, s.clock, articles)
-        assert not result.rejected, [r.reason for r in result.rejected]
-
-
-NEWSROOM = [
-    category("thoi-su", "Thời sự", "Tin thời sự trong nước"),
-    category("quoc-phong-an-ninh", "Quốc phòng - An ninh"),
-    category("kinh-te", "Kinh tế"),
-]
 
 
 @pytest.fixture

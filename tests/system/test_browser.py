@@ -1,0 +1,260 @@
+"""The pages for people in a real browser: Debian's Chromium, driven by Selenium through Debian's
+chromedriver (nothing downloads a browser), against ``make run`` on a free loopback port.
+
+Screenshots at phone and desktop widths land in ``test-output/screenshots/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.paths import REPO
+from tests.helpers.servers import free_port, started, wait_for
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+INSTALL_HINT = "apt-get install chromium chromium-driver"
+if CHROMIUM is None or CHROMEDRIVER is None:
+    pytest.skip(
+        f"the browser test needs Debian's Chromium and its driver: {INSTALL_HINT}",
+        allow_module_level=True,
+    )
+pytest.importorskip(
+    "selenium", reason="the browser test drives Chromium with Selenium: pip install selenium"
+)
+
+from selenium import webdriver  # noqa: E402  (only once we know it is installed)
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+
+SCREENSHOTS = REPO / "test-output" / "screenshots"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # small /dev/shm in containers makes tabs crash
+)
+NEWSPAPER_TIME = re.compile(
+    r"(Chủ nhật|Thứ (hai|ba|tư|năm|sáu|bảy)), \d{2}/\d{2}/\d{4} \d{2}:\d{2} GMT\+7"
+)
+FEED_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+
+
+@dataclass(frozen=True)
+class Viewport:
+    name: str
+    width: int
+    height: int
+    mobile: bool
+
+
+PHONE = Viewport("phone", 390, 844, True)
+DESKTOP = Viewport("desktop", 1366, 900, False)
+
+# Reads every image of the items after scrolling each into view (lazy ones load only then).
+LOAD_IMAGES_JS = """
+const done = arguments[arguments.length - 1];
+const images = [...document.querySelectorAll("main article img")];
+(async () => {
+  for (const img of images) {
+    img.scrollIntoView({block: "center"});
+    if (!img.complete) {
+      await new Promise((ok) => {
+        img.addEventListener("load", ok, {once: true});
+        img.addEventListener("error", ok, {once: true});
+      });
+    }
+  }
+  window.scrollTo(0, 0);
+  done(images.map((img) => ({src: img.currentSrc, width: img.naturalWidth, alt: img.alt})));
+})();
+"""
+
+ITEMS_JS = """
+return [...document.querySelectorAll("main article")].map((a) => ({
+  title: a.querySelector("h3 a")?.textContent ?? "",
+  href: a.querySelector("h3 a")?.href ?? "",
+  time: a.querySelector("time")?.textContent ?? "",
+  datetime: a.querySelector("time")?.getAttribute("datetime") ?? "",
+  caption: a.querySelector("figcaption")?.textContent ?? null,
+}));
+"""
+
+LINKS_JS = """
+return [...document.querySelectorAll('link[rel="alternate"]')].map((l) => ({
+  type: l.type, href: l.getAttribute("href"), title: l.title,
+}));
+"""
+
+LAYOUT_JS = """
+const box = (sel) => document.querySelector(sel)?.getBoundingClientRect().toJSON() ?? null;
+return {
+  scrollWidth: document.documentElement.scrollWidth,
+  innerWidth: window.innerWidth,
+  subscribe: box(".subscribe"),
+  content: box(".stream") ?? box(".catalogue"),
+  scripts: document.scripts.length,
+  lang: document.documentElement.lang,
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``make run`` on a fresh database (demo newsroom) and a free port; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "FEEDSVC_DATABASE_URL": f"sqlite:///{tmp / 'run.db'}",
+        "FEEDSVC_BIND": f"127.0.0.1:{port}",
+        "FEEDSVC_BASE_URL": base,
+    }
+    log = tmp / "run.log"
+    with started(["make", "--no-print-directory", "run"], env, log):
+        try:
+            wait_for(f"{base}/feeds/thoi-su.html", timeout=120)
+        except AssertionError as exc:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{exc}\n--- make run output (tail) ---\n{tail}") from None
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium with a fresh profile, its console kept for the checks."""
+    assert CHROMIUM is not None and CHROMEDRIVER is not None
+    tmp = tmp_path_factory.mktemp("chromium")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp / 'profile'}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # Both paths given: Selenium Manager is never asked to find (or download) anything.
+    service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp / "chromedriver.log"))
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_script_timeout(60)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def open_page(driver: webdriver.Chrome, url: str, viewport: Viewport) -> None:
+    """Load ``url`` in an exactly ``viewport``-sized window (CDP device metrics emulation)."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {
+            "width": viewport.width,
+            "height": viewport.height,
+            "deviceScaleFactor": 1,
+            "mobile": viewport.mobile,
+        },
+    )
+    driver.get(url)
+
+
+def console_errors(driver: webdriver.Chrome) -> list[dict[str, Any]]:
+    """Console entries at error level since the last call (failed loads, script errors)."""
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def save_screenshots(driver: webdriver.Chrome, name: str, viewport: Viewport) -> list[Path]:
+    """The first screen, and the page's top (up to 4000 px) beyond it, as PNG files."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    shots = {
+        f"{name}-{viewport.name}.png": (viewport.height, False),
+        f"{name}-{viewport.name}-long.png": (min(height, 4000), True),
+    }
+    paths = []
+    for filename, (clip_height, beyond) in shots.items():
+        clip = {"x": 0, "y": 0, "width": viewport.width, "height": clip_height, "scale": 1}
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {"format": "png", "clip": clip, "captureBeyondViewport": beyond},
+        )
+        path = SCREENSHOTS / filename
+        path.write_bytes(base64.b64decode(shot["data"]))
+        paths.append(path)
+    return paths
+
+
+def check_layout(layout: dict[str, Any], viewport: Viewport) -> None:
+    """No sideways scroll; subscribe panel above the content on a phone, beside it on desktop."""
+    assert layout["lang"] == "vi"
+    assert layout["scripts"] == 0, "the pages must be readable without JavaScript"
+    assert layout["scrollWidth"] <= layout["innerWidth"], f"horizontal overflow: {layout}"
+    subscribe, content = layout["subscribe"], layout["content"]
+    assert subscribe is not None and content is not None
+    if viewport.mobile:
+        assert subscribe["bottom"] <= content["top"], layout
+    else:
+        assert subscribe["left"] >= content["right"], layout
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=lambda v: v.name)
+def test_index_page(server: str, browser: webdriver.Chrome, viewport: Viewport) -> None:
+    open_page(browser, f"{server}/", viewport)
+    links = browser.execute_script(LINKS_JS)
+    hrefs = {link["href"]: link["type"] for link in links}
+    for fmt, media_type in FEED_TYPES.items():
+        assert hrefs[f"{server}/feeds/all.{fmt}"] == media_type
+    assert hrefs[f"{server}/feeds/thoi-su.rss"] == FEED_TYPES["rss"]
+    assert hrefs[f"{server}/feeds/quoc-phong-an-ninh.rss"] == FEED_TYPES["rss"]
+    assert all(href.startswith(f"{server}/feeds/") for href in hrefs)
+    cards = browser.execute_script(
+        "return [...document.querySelectorAll('.cards h3 a')].map((a) => a.href)"
+    )
+    assert f"{server}/feeds/all.html" in cards and f"{server}/feeds/thoi-su.html" in cards
+    check_layout(browser.execute_script(LAYOUT_JS), viewport)
+    save_screenshots(browser, "index", viewport)
+    assert console_errors(browser) == []
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=lambda v: v.name)
+def test_category_page(server: str, browser: webdriver.Chrome, viewport: Viewport) -> None:
+    open_page(browser, f"{server}/feeds/thoi-su.html", viewport)
+    links = browser.execute_script(LINKS_JS)
+    assert {(link["type"], link["href"]) for link in links} == {
+        (media_type, f"{server}/feeds/thoi-su.{fmt}") for fmt, media_type in FEED_TYPES.items()
+    }
+    items = browser.execute_script(ITEMS_JS)
+    assert len(items) > 10
+    for item in items:
+        assert item["title"].strip() and item["href"].startswith("http"), item
+        assert NEWSPAPER_TIME.fullmatch(item["time"]), item
+        assert item["datetime"].endswith("+07:00"), item
+    times = [item["datetime"] for item in items]
+    assert times == sorted(times, reverse=True), "newest first"
+    images = browser.execute_async_script(LOAD_IMAGES_JS)
+    assert len(images) > 10
+    broken = [image for image in images if image["width"] <= 0]
+    assert broken == [], f"images that did not load: {broken}"
+    assert all(image["alt"] for image in images), "every demo photo has a caption as its alt"
+    copy = browser.execute_script("return document.querySelector('.subscribe code').textContent")
+    assert copy == f"{server}/feeds/thoi-su.rss"
+    check_layout(browser.execute_script(LAYOUT_JS), viewport)
+    save_screenshots(browser, "thoi-su", viewport)
+    assert console_errors(browser) == []

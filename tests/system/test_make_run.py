@@ -1,0 +1,56 @@
+"""``make run`` over a real socket: a fresh database gets the demo newsroom and its feeds."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from pathlib import Path
+
+import feedparser
+import pytest
+import requests
+
+from tests.helpers.servers import free_port, started, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_make_run_serves_the_demo_feeds(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "FEEDSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "FEEDSVC_BIND": f"127.0.0.1:{port}",
+        "FEEDSVC_BASE_URL": base,
+    }
+    with started(["make", "--no-print-directory", "run"], env, tmp_path / "run.log"):
+        feed = wait_for(f"{base}/feeds/thoi-su.rss", timeout=120)
+        parsed = feedparser.parse(feed.content)
+        assert parsed.bozo == 0, parsed.get("bozo_exception")
+        assert len(parsed.entries) > 10
+        assert parsed.feed.link == "https://bienphong.example"
+        data = json.loads(wait_for(f"{base}/feeds/all.json").content)
+        assert data["feed_url"] == f"{base}/feeds/all.json"
+        ids = [item["id"] for item in data["items"]]
+        assert len(ids) == 50 == len(set(ids))
+        again = requests.get(
+            f"{base}/feeds/thoi-su.rss", headers={"If-None-Match": feed.headers["ETag"]}, timeout=5
+        )
+        assert again.status_code == 304
+        assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
+        index = requests.get(f"{base}/", timeout=5)
+        assert index.status_code == 200 and "/feeds/quoc-phong-an-ninh.rss" in index.text
+        for path in ("/feeds/all.atom", "/", "/feeds/nope.rss"):
+            assert len(_raw_headers(port, path).get_all("Date") or []) == 1, path
+
+
+def _raw_headers(port: int, path: str) -> http.client.HTTPMessage:
+    """The response headers exactly as sent (requests would fold repeated ones)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.msg
+    finally:
+        conn.close()
