@@ -4,7 +4,7 @@
     python -m feedsvc.config.readme --write    # rewrite it in README.md, between the markers
 
 The table sits between two marker lines of README.md; nothing else of the file is touched.
-tests/test_config.py fails when the README's table and the settings disagree.
+tests/unit/test_config.py fails when the README's table and the settings disagree.
 """
 
 from __future__ import annotations

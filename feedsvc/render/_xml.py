@@ -4,7 +4,7 @@ feedgen builds the channel (feed-level elements); its bytes are parsed back (our
 a plain parser is safe), the elements feedgen cannot write correctly are added with lxml, and the
 result is cut into head and tail (:func:`frame`). Items are written directly as text by
 :class:`Markup`, escaped exactly as lxml (libxml2) escapes text and attribute values, so an item
-is written once and never parsed back (tests/test_render_xml.py holds them to lxml's bytes).
+is written once and never parsed back (tests/unit/render/test_xml.py holds them to lxml's bytes).
 """
 
 from __future__ import annotations

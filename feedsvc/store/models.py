@@ -39,7 +39,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """On SQLite, one C-level format instead of two chained Python processors: the text
         SQLAlchemy's DATETIME writes, ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (the importer binds
-        several per article; tests/test_models.py holds the two to the same text)."""
+        several per article; tests/unit/store/test_models.py holds the two to the same text)."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
