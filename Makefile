@@ -1,8 +1,11 @@
-# One command per chore. Every target creates .venv and installs what it needs first.
+# One command per chore. Every target creates .venv and installs what it needs first: install, run
+# and serve only the runtime (what production runs); test, lint and bench the development tools too.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-FLASK := $(BIN)/flask --app wsgi
+# The checkout's own code, whatever else .venv may hold (python -m puts the working folder first).
+FEEDSVC := $(BIN)/python -m feedsvc
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 
 .PHONY: run serve test lint bench bench-full install clean-venv
@@ -11,22 +14,31 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+# The runtime: requirements.lock (every package pinned, hash-checked), then feedsvc itself
+# (editable: the checkout's code, and the feedsvc command in .venv/bin). No test tools.
+$(RUNTIME_STAMP): requirements.lock pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --editable .
+	touch $@
 
-install: $(STAMP)
+# The development tools (requirements-dev.txt), on top of the runtime.
+$(STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## make install: the production environment in .venv (runtime only)
+install: $(RUNTIME_STAMP)
 
 ## make run: development server on http://127.0.0.1:8000 with regeneration on
-run: $(STAMP)
-	$(FLASK) init-db
-	$(FLASK) demo-data --if-empty
+run: $(RUNTIME_STAMP)
+	$(FEEDSVC) init-db
+	$(FEEDSVC) demo-data --if-empty
 	$(BIN)/python -m feedsvc.devserver
 
 ## make serve: production server, FEEDSVC_WORKERS processes on FEEDSVC_BIND
-serve: $(STAMP)
-	$(FLASK) init-db
-	$(BIN)/python -m feedsvc.serve
+serve: $(RUNTIME_STAMP)
+	$(FEEDSVC) init-db
+	$(FEEDSVC) serve
 
 ## make test: the whole suite (PostgreSQL too when FEEDSVC_TEST_DATABASE_URL is set)
 test: $(STAMP)
@@ -43,6 +55,14 @@ bench: $(STAMP)
 
 bench-full: $(STAMP)
 	$(BIN)/python -m bench --full
+
+## make lock: re-pin requirements.lock from pyproject.toml's dependencies (LOCK_ARGS=--upgrade
+## moves every pin to the newest release allowed; --upgrade-package NAME just one)
+.PHONY: lock
+lock: $(STAMP)
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	  --extra postgresql --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+	  --output-file requirements.lock pyproject.toml
 
 clean-venv:
 	rm -rf $(VENV)

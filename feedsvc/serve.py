@@ -1,7 +1,7 @@
 """``make serve``: the production server.
 
 FEEDSVC_WORKERS granian WSGI worker processes on FEEDSVC_BIND run with FEEDSVC_SCHEDULER=off, and
-exactly one ``flask scheduler`` process regenerates beside them (across several instances on one
+exactly one ``feedsvc scheduler`` process regenerates beside them (across several instances on one
 database, the regeneration lease keeps it to one at a time). If either part exits, the other is
 stopped too, so a supervisor (systemd) sees the failure and restarts the whole.
 """
@@ -35,9 +35,10 @@ def _commands(workers: int, host: str, port: int) -> tuple[list[str], list[str]]
         "--blocking-threads", "1",
         "--no-ws",
         "--log-level", "warning",
-        "wsgi:app",
+        "--factory", "feedsvc:create_app",
     ]  # fmt: skip
-    scheduler = [os.path.join(bindir, "flask"), "--app", "wsgi", "scheduler"]
+    # Both by package name, not the checkout's wsgi.py: an installed feedsvc runs from any folder.
+    scheduler = [sys.executable, "-m", "feedsvc", "scheduler"]
     return web, scheduler
 
 

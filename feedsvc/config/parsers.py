@@ -16,6 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def home_dir() -> Path:
+    """What ``{repo}`` in a setting stands for: the repository when running from a checkout (or
+    an editable install of one), else the working directory (an installed wheel has no
+    repository; its folder is inside the virtual environment, no place for a database)."""
+    return REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
+
+
 def text(raw: str) -> str:
     """Any text that is not blank, stripped."""
     value = raw.strip()
@@ -115,8 +122,10 @@ def log_format(raw: str) -> str:
 
 
 def database_url(raw: str) -> str:
-    """A SQLite or PostgreSQL SQLAlchemy URL; ``{repo}`` stands for the repository's folder."""
-    value = raw.strip().replace("{repo}", str(REPO_ROOT))
+    """A SQLite or PostgreSQL SQLAlchemy URL; ``{repo}`` stands for :func:`home_dir`."""
+    value = raw.strip()
+    if "{repo}" in value:
+        value = value.replace("{repo}", str(home_dir()))
     scheme = value.split(":", 1)[0]
     if value.startswith(("postgresql://", "postgres://")):
         # Plain postgresql:// URLs work: we ship psycopg 3, not psycopg2.

@@ -24,7 +24,11 @@ from feedsvc.demo import text as bank
 NEWSROOM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # the paper publishes in GMT+7
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 DEMO_PHOTO_DIR = STATIC_DIR / "demo"
-CONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "config"
+# config/ at the repository's root is the one source of the demo categories and seed article; an
+# installed wheel carries a copy in feedsvc/demo/data/ (made by setup.py at build time).
+PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent / "data"
+CHECKOUT_CONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "config"
+CONFIG_DIR = PACKAGED_CONFIG_DIR if PACKAGED_CONFIG_DIR.is_dir() else CHECKOUT_CONFIG_DIR
 CATEGORIES_FILE = CONFIG_DIR / "categories.jsonl"
 SEED_ARTICLE_FILE = CONFIG_DIR / "seed_article.jsonl"
 
@@ -39,7 +43,7 @@ _FIELD_ORDER += ("categories", "image", "published_at", "updated_at")  # docs/in
 
 
 def demo_categories() -> list[dict[str, Any]]:
-    """The default category records, read from ``config/categories.jsonl``."""
+    """The default category records, read from ``config/categories.jsonl`` (or the wheel's copy)."""
     return _read_jsonl(CATEGORIES_FILE)
 
 
