@@ -1,4 +1,5 @@
-"""``flask --app wsgi COMMAND``: thin wrappers over the functions that do the work."""
+"""``feedsvc COMMAND`` (or ``flask --app wsgi COMMAND``): thin wrappers over the functions that do
+the work."""
 
 from __future__ import annotations
 
