@@ -11,12 +11,13 @@ subscriptions and verifications the hub holds (``429``, see :mod:`feedsvc.websub
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Request, Response, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 
 from feedsvc import current_services
 from feedsvc.services import Services
@@ -63,18 +64,33 @@ def header_bytes(environ: Mapping[str, Any]) -> int:
 def read_form() -> dict[str, list[str]] | None:
     """The form fields, or None when the body is larger than MAX_BODY_BYTES.
 
-    A Content-Length above the cap is refused before a byte of the body is read; a body without
-    one (chunked) is read through a stream that stops one byte past the cap (Flask's
-    per-request ``max_content_length``, smaller than any app-wide one).
+    A Content-Length above the cap is refused before a byte of the body is read. A body
+    without one (chunked) is read one byte past the cap at most, through a stream bounded by
+    Flask's per-request ``max_content_length`` (smaller than any app-wide one), and parsed the
+    way ``request.form`` would be.
     """
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
         return None
-    request.max_content_length = MAX_BODY_BYTES
-    try:
-        return {key: request.form.getlist(key) for key in request.form}
-    except RequestEntityTooLarge:
+    request.max_content_length = MAX_BODY_BYTES + 1
+    body = _read_at_most(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
         return None
+    parser = FormDataParser()
+    _, form, _ = parser.parse(io.BytesIO(body), FORM_TYPE, len(body), request.mimetype_params)
+    return {key: form.getlist(key) for key in form}
+
+
+def _read_at_most(limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = request.stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 @bp.route("/websub", methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"])
