@@ -326,9 +326,10 @@ def _claim_by_host(
     each round claims at least one row or ends, so there are at most ``limit`` rounds."""
     jobs: list[Job] = []
     while len(jobs) < limit:
-        skip = room.full() if room is not None else set()
+        wanted = limit - len(jobs)
+        rows = due_rows(room.full() if room is not None else set(), wanted)
         progress = False
-        for row in due_rows(skip, limit - len(jobs)):
+        for row in rows:
             if room is not None and not room.take(row.callback):
                 continue
             job = claim(row)
@@ -338,7 +339,7 @@ def _claim_by_host(
                 continue
             jobs.append(job)
             progress = True
-        if not progress:
+        if not progress or len(rows) < wanted:  # stuck, or every due row was seen
             break
     return jobs
 
