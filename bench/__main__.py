@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, tuple[int, int]] = {
     "memory": (420, 420),
     "freshness": (240, 240),
     "websub_latency": (240, 240),
+    "hub_abuse": (300, 300),
 }
 
 

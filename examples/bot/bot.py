@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 KEEP_IDS = 5000  # ids remembered: far more than a feed ever holds (FEEDSVC_FEED_ITEMS ≤ 1000)
 
@@ -69,7 +69,8 @@ def webhook_sender(url: str) -> Sender:
 
 
 class State:
-    """The ids already handled, the feed's ETag and the WebSub secret, in one JSON file."""
+    """The ids already handled, the feed's ETag, the WebSub secret and the nonce of the
+    subscription in force, in one JSON file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -79,6 +80,7 @@ class State:
         self._seen = set(self.seen)
         self.etag: str | None = data.get("etag")
         self.secret: str = data.get("secret") or secrets.token_hex(24)
+        self.nonce: str | None = data.get("nonce")
 
     def __contains__(self, item_id: str) -> bool:
         return item_id in self._seen
@@ -92,7 +94,7 @@ class State:
 
     def save(self) -> None:
         """Write atomically: a crash leaves the old file or the new one, never half of one."""
-        data = {"seen": self.seen, "etag": self.etag, "secret": self.secret}
+        data = {"seen": self.seen, "etag": self.etag, "secret": self.secret, "nonce": self.nonce}
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
         os.replace(tmp, self.path)
@@ -172,8 +174,26 @@ def parse_links(values: list[str]) -> dict[str, str]:
     return links
 
 
+def with_nonce(callback: str, nonce: str) -> str:
+    """The callback URL with ``nonce`` as one more path segment (its query kept)."""
+    parts = urlsplit(callback)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + nonce))
+
+
+def nonce_of(path: str) -> str:
+    """The nonce a request to the callback names: the last segment of its path."""
+    return urlsplit(path).path.rsplit("/", 1)[-1]
+
+
 class WebSubListener:
-    """Subscribes through the hub and answers it at the callback URL (W3C WebSub §5, §7)."""
+    """Subscribes through the hub and answers it at the callback URL (W3C WebSub §5, §7).
+
+    Each request to the hub names a callback with a fresh random nonce as its last path
+    segment, and the bot confirms a verification only for a request it sent and that is still
+    waiting, with that request's mode and topic (§5.3.1: a subscriber confirms only what it
+    asked for). A stranger's subscribe (with another secret) or unsubscribe is answered 404, and
+    a delivery to a callback the bot no longer uses gets 410, which ends that subscription (§7).
+    """
 
     def __init__(self, bot: Bot, hub: str, topic: str, listen: str, callback: str) -> None:
         self.bot, self.hub, self.topic, self.callback = bot, hub, topic, callback
@@ -183,6 +203,36 @@ class WebSubListener:
         )
         self.verified = threading.Event()
         self.lease = 0
+        self.lock = threading.Lock()
+        self.asked: dict[str, str] = {}  # nonce -> mode of a request the hub has yet to verify
+        self.leaving: set[str] = set()  # nonces of subscriptions being replaced
+
+    def confirm(self, nonce: str, query: dict[str, str]) -> bool:
+        """Whether a verification is one the bot asked for (each is confirmed once)."""
+        mode = query.get("hub.mode", "")
+        with self.lock:
+            if query.get("hub.topic") != self.topic or "hub.challenge" not in query:
+                return False
+            if self.asked.get(nonce) != mode:
+                return False
+            del self.asked[nonce]
+            if mode == "unsubscribe":
+                self.leaving.discard(nonce)
+                return True
+            self.lease = int(query.get("hub.lease_seconds", "0"))
+            state = self.bot.state
+            if state.nonce and state.nonce != nonce:
+                self.leaving.add(state.nonce)
+            with self.bot.lock:
+                state.nonce = nonce
+                state.save()
+        self.verified.set()
+        return True
+
+    def subscribed(self, nonce: str) -> bool:
+        """Whether deliveries to this nonce's callback are still wanted."""
+        with self.lock:
+            return nonce == self.bot.state.nonce or nonce in self.leaving
 
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         listener = self
@@ -190,15 +240,14 @@ class WebSubListener:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # the hub checks that we asked (§5.3)
                 query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
-                if query.get("hub.topic") != listener.topic or "hub.challenge" not in query:
-                    return self._reply(404, b"not a subscription of this bot")
-                if query.get("hub.mode") == "subscribe":
-                    listener.lease = int(query.get("hub.lease_seconds", "0"))
-                    listener.verified.set()
+                if not listener.confirm(nonce_of(self.path), query):
+                    return self._reply(404, b"this bot asked for no such thing")
                 self._reply(200, query["hub.challenge"].encode())
 
             def do_POST(self) -> None:  # new content (§7), signed with our secret (§7.1)
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if not listener.subscribed(nonce_of(self.path)):
+                    return self._reply(410, b"no subscription here any more")
                 mine = hmac.new(listener.bot.state.secret.encode(), body, hashlib.sha256)
                 given = self.headers.get("X-Hub-Signature", "")
                 self._reply(204, b"")  # acknowledge first: the hub must not wait on us
@@ -221,35 +270,72 @@ class WebSubListener:
 
         return Handler
 
-    def subscribe(self, lease_seconds: int) -> None:
-        """Ask the hub for a subscription (it answers 202, then verifies with a GET)."""
-        form = {
-            "hub.mode": "subscribe",
-            "hub.topic": self.topic,
-            "hub.callback": self.callback,
-            "hub.secret": self.bot.state.secret,
-            "hub.lease_seconds": str(lease_seconds),
-        }
+    def ask(self, mode: str, lease_seconds: int, nonce: str | None = None) -> str:
+        """Send the hub a request (it answers 202, then verifies with a GET); its nonce. A
+        subscribe gets a fresh nonce; an unsubscribe names the subscription's."""
+        nonce = nonce or secrets.token_urlsafe(18)
+        form = {"hub.mode": mode, "hub.topic": self.topic}
+        form["hub.callback"] = with_nonce(self.callback, nonce)
+        if mode == "subscribe":
+            form["hub.secret"] = self.bot.state.secret
+            form["hub.lease_seconds"] = str(lease_seconds)
+        with self.lock:
+            self.asked[nonce] = mode
         request = urllib.request.Request(self.hub, data=urlencode(form).encode(), method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+        except BaseException:
+            with self.lock:
+                self.asked.pop(nonce, None)
+            raise
+        return nonce
 
     def run(self, lease_seconds: int, stop: threading.Event) -> None:
-        """Serve callbacks; subscribe, and renew before each lease runs out."""
+        """Serve callbacks; subscribe, and renew before each lease runs out (each renewal is a
+        new subscription with a new nonce; the one it replaces is then unsubscribed)."""
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         try:
             while not stop.is_set():
                 self.verified.clear()
-                self.subscribe(lease_seconds)
+                try:
+                    nonce = self.ask("subscribe", lease_seconds)
+                except (OSError, ValueError) as exc:
+                    print(f"bot: the hub refused the subscription: {exc}", file=sys.stderr)
+                    stop.wait(_retry_after(exc, 10))
+                    continue
                 if not self.verified.wait(30):
+                    with self.lock:
+                        self.asked.pop(nonce, None)  # too late now: never confirmed
                     print("bot: the hub did not verify the subscription; retrying", file=sys.stderr)
                     stop.wait(10)
                     continue
                 print(f"bot: subscribed for {self.lease} s", file=sys.stderr)
+                self._leave_replaced()
                 self.bot.poll()  # stories published while the subscription was being made
                 stop.wait(max(10.0, self.lease * 0.8))
         finally:
             self.server.shutdown()
+
+    def _leave_replaced(self) -> None:
+        """Unsubscribe the subscriptions the new one replaced (a failure only leaves one to
+        expire, and its deliveries get 410 once it is no longer wanted)."""
+        with self.lock:
+            leaving = list(self.leaving)
+        for nonce in leaving:
+            try:
+                self.ask("unsubscribe", 0, nonce)
+            except (OSError, ValueError) as exc:
+                print(f"bot: could not unsubscribe a replaced callback: {exc}", file=sys.stderr)
+
+
+def _retry_after(exc: BaseException, default: float) -> float:
+    """The seconds a hub's 429 asks to wait (Retry-After), or ``default``."""
+    if isinstance(exc, urllib.error.HTTPError):
+        value = exc.headers.get("Retry-After", "")
+        if value.isdigit():
+            return float(value)
+    return default
 
 
 def load_sender(args: argparse.Namespace) -> Sender:

@@ -133,6 +133,44 @@ class Settings:
         "10",
         "per request to a callback (a whole exchange is cut at twice this)",
     )
+    websub_verify_timeout_seconds: float = setting(
+        parsers.seconds_between(0.1, 60),
+        "3",
+        "the one try to verify a callback that never confirmed before (no retries): the whole "
+        "exchange is cut at this",
+    )
+    websub_requests_per_minute: int = setting(
+        parsers.int_between(1, 100000),
+        "60",
+        "`POST /websub` requests per client address (IPv6: per /64) per minute, counted in "
+        "each web worker; beyond: `429` with `Retry-After`",
+    )
+    websub_max_pending: int = setting(
+        parsers.int_between(1, 1000000),
+        "100",
+        "requests waiting for verification, in all; beyond: `429`",
+    )
+    websub_max_pending_per_host: int = setting(
+        parsers.int_between(1, 1000000),
+        "10",
+        "requests waiting for verification per callback host; beyond: `429`",
+    )
+    websub_max_subscriptions: int = setting(
+        parsers.int_between(1, 10000000),
+        "10000",
+        "subscriptions (active or waiting), in all; beyond: `429`",
+    )
+    websub_max_subscriptions_per_host: int = setting(
+        parsers.int_between(1, 10000000),
+        "1000",
+        "subscriptions (active or waiting) per callback host; beyond: `429`",
+    )
+    websub_host_concurrency: int = setting(
+        parsers.int_between(1, 8),
+        "2",
+        "requests to one callback host at once (of the hub's 8; verifications use at most 3 "
+        "of them, so deliveries always keep 5)",
+    )
     max_body_bytes: int = setting(
         parsers.int_between(1024, 1 << 30),
         "8388608",

@@ -1,10 +1,12 @@
 """WebSub (W3C Recommendation): the built-in hub at ``/websub`` (FEEDSVC_WEBSUB_HUB=self) or
 notifications to an external hub (FEEDSVC_WEBSUB_HUB=<URL>).
 
-``hub.py`` holds the protocol rules (requests, leases, verification of intent), ``delivery.py``
-the queue worker and content distribution, ``safety.py`` and ``client.py`` the checks and the
-pinned connections that keep callbacks away from private networks, ``store.py`` every query,
-``publish.py`` the external hub. :func:`build` picks what the settings ask for.
+``hub.py`` holds the protocol rules (requests, leases, verification of intent), ``limits.py``
+what the hub takes from strangers (requests per client, subscriptions per callback host),
+``delivery.py`` the queue worker and content distribution, ``safety.py``, ``interfaces.py`` and
+``client.py`` the checks and the pinned, capped connections that keep callbacks away from
+private networks and from the service itself, ``store.py`` every query, ``publish.py`` the
+external hub. :func:`build` picks what the settings ask for.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from feedsvc.store.db import Database
 from feedsvc.websub import store
 from feedsvc.websub.client import Caller
 from feedsvc.websub.delivery import HubWorker, SnapshotCache
+from feedsvc.websub.limits import RateLimiter
 from feedsvc.websub.publish import ExternalHubNotifier
 from feedsvc.websub.safety import policy_for
 
@@ -47,6 +50,8 @@ class BuiltInHub:
         self.settings = settings
         self.clock = clock
         self.cache = SnapshotCache(db)
+        # Requests to /websub per client: counted in this process (each web worker its own).
+        self.limiter = RateLimiter(settings.websub_requests_per_minute)
         self.worker: HubWorker | None = None  # only in the process that runs the scheduler
 
     def on_snapshot(self, snapshot: Snapshot) -> None:

@@ -3,11 +3,14 @@
 Each request resolves the callback's host once (:func:`~feedsvc.websub.safety.resolve_checked`)
 and connects to one of exactly those checked addresses, while the ``Host`` header and TLS (SNI
 and certificate check) use the callback's host name. No proxy from the environment is used and
-no redirect is followed: WebSub §5.3.1 and §7 count a 3xx as a failure anyway.
+no redirect is followed: WebSub §5.3.1 and §7 count a 3xx as a failure anyway. What is read of
+an answer is capped: its status line and headers at :data:`HEADER_LIMIT` bytes, its body at
+:data:`READ_LIMIT`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import socket
 import ssl
@@ -15,6 +18,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from feedsvc.websub.safety import (
@@ -22,12 +26,15 @@ from feedsvc.websub.safety import (
     CallbackRefused,
     Resolver,
     Target,
+    callback_host,
     check_callback_url,
     resolve_checked,
 )
 
 USER_AGENT = "feedsvc-websub/1"
 READ_LIMIT = 64 * 1024  # the hub never needs more of an answer than a challenge echo
+HEADER_LIMIT = 16 * 1024  # status line and headers of an answer (http.client alone allows 6 MiB)
+FRAMING_LIMIT = 8 * 1024  # chunk-size lines around READ_LIMIT bytes of a chunked body
 
 
 class CallbackError(Exception):
@@ -42,8 +49,77 @@ class Reply:
     body: bytes
 
 
+class AnswerTooLarge(http.client.HTTPException):
+    """A callback's answer went past what the hub reads of one (headers or body)."""
+
+
+class _CappedReader:
+    """The response's socket file, refusing to read past a budget of bytes (raising
+    AnswerTooLarge), so no answer makes the hub read more than it allows."""
+
+    def __init__(self, raw: Any, budget: int) -> None:
+        self.raw = raw
+        self.budget = budget
+
+    def allow(self, more: int) -> None:
+        """Raise the budget by ``more`` bytes (after the headers: the body's share)."""
+        self.budget += more
+
+    def _take(self, data: bytes) -> bytes:
+        self._spend(len(data))
+        return data
+
+    def _spend(self, count: int) -> None:
+        self.budget -= count
+        if self.budget < 0:
+            raise AnswerTooLarge("the callback's answer is larger than the hub reads")
+
+    def _size(self, size: int | None) -> int:
+        # One byte past the budget, so that going past it is seen (and refused).
+        room = max(0, self.budget) + 1
+        return room if size is None or size < 0 else min(size, room)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._take(self.raw.read(self._size(size)))
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._take(self.raw.read1(self._size(size)))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._take(self.raw.readline(self._size(size)))
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[: self._size(len(buffer))]
+        count: int = self.raw.readinto(view)
+        self._spend(count)
+        return count
+
+    def peek(self, size: int = 0) -> bytes:
+        return bytes(self.raw.peek(size))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)  # close, fileno, closed, flush: the socket file's own
+
+
+class _CappedResponse(http.client.HTTPResponse):
+    """An HTTPResponse that reads at most HEADER_LIMIT bytes of status line and headers, and
+    then at most READ_LIMIT bytes of body (with FRAMING_LIMIT for chunk framing)."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        # http.client types fp as a BufferedReader; the wrapper has every method it calls.
+        self.fp = _CappedReader(self.fp, HEADER_LIMIT)  # type: ignore[assignment]
+
+    def begin(self) -> None:
+        super().begin()
+        if isinstance(self.fp, _CappedReader):  # None once a body-less answer closed it
+            self.fp.allow(READ_LIMIT + FRAMING_LIMIT)
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """HTTP to a checked address; Host header from the URL."""
+
+    response_class = _CappedResponse
 
     def __init__(self, host: str, port: int, targets: list[Target], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
@@ -55,6 +131,8 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to a checked address; SNI, certificate check and Host header from the URL."""
+
+    response_class = _CappedResponse
 
     def __init__(
         self,
@@ -115,48 +193,52 @@ class Caller:
         url: str,
         body: bytes = b"",
         headers: Mapping[str, str] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> Reply:
         """Send one request; CallbackRefused for a forbidden address, CallbackError when the
-        callback cannot be reached or is too slow (each read within the timeout, the whole
-        exchange within twice it)."""
+        callback cannot be reached or is too slow: each read within the timeout, the whole
+        exchange within ``deadline`` seconds (default: twice the timeout)."""
+        limit = self.timeout * 2 if deadline is None else deadline
         parts = check_callback_url(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         targets = resolve_checked(host, port, self.policy, self.resolver)
-        conn = self._connection(parts.scheme, host, port, targets)
+        conn = self._connection(parts.scheme, host, port, targets, min(self.timeout, limit))
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         sent = {"User-Agent": USER_AGENT, "Connection": "close", **(headers or {})}
         # A callback that trickles bytes would defeat the per-read timeout: a watchdog ends the
         # whole exchange at its deadline.
         fired = threading.Event()
-        watchdog = threading.Timer(self.timeout * 2, _abort, args=(conn, fired))
+        watchdog = threading.Timer(limit, _abort, args=(conn, fired))
         watchdog.daemon = True
         watchdog.start()
         try:
             conn.request(method, path, body=body if method != "GET" else None, headers=sent)
             response = conn.getresponse()
-            reply = Reply(response.status, _read(response, time.monotonic() + self.timeout * 2))
-        except (OSError, http.client.HTTPException) as exc:
+            reply = Reply(response.status, _read(response, time.monotonic() + limit))
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             if fired.is_set():
-                raise CallbackError(self._too_slow()) from None
-            raise CallbackError(_describe(exc, self.timeout)) from None
+                raise CallbackError(_too_slow(limit)) from None
+            raise CallbackError(_describe(exc, min(self.timeout, limit))) from None
         finally:
             watchdog.cancel()
             conn.close()
         if fired.is_set():
             # Whatever was read when the watchdog cut the connection is not an answer.
-            raise CallbackError(self._too_slow())
+            raise CallbackError(_too_slow(limit))
         return reply
 
-    def _too_slow(self) -> str:
-        return f"the exchange took longer than {self.timeout * 2:g} s"
-
     def _connection(
-        self, scheme: str, host: str, port: int, targets: list[Target]
+        self, scheme: str, host: str, port: int, targets: list[Target], timeout: float
     ) -> http.client.HTTPConnection:
         if scheme == "https":
-            return _PinnedHTTPSConnection(host, port, targets, self.timeout, self.tls)
-        return _PinnedHTTPConnection(host, port, targets, self.timeout)
+            return _PinnedHTTPSConnection(host, port, targets, timeout, self.tls)
+        return _PinnedHTTPConnection(host, port, targets, timeout)
+
+
+def _too_slow(limit: float) -> str:
+    return f"the exchange took longer than {limit:g} s"
 
 
 def _read(response: http.client.HTTPResponse, deadline: float) -> bytes:
@@ -184,17 +266,29 @@ def _abort(conn: http.client.HTTPConnection, fired: threading.Event) -> None:
 
 
 def _describe(exc: BaseException, timeout: float) -> str:
+    """What went wrong, in words that never quote the callback URL (its path and query may
+    hold a capability, and this text reaches the log)."""
     if isinstance(exc, TimeoutError):
         return f"no answer within {timeout:g} s"
     if isinstance(exc, ssl.SSLError):
         return f"TLS failed: {exc.reason or exc}"
+    if isinstance(exc, http.client.InvalidURL | ValueError):
+        # http.client quotes the whole request target in these messages.
+        return "the callback URL holds characters HTTP cannot send (percent-encode them)"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def describe_url(url: str) -> str:
-    """A callback URL for logs: scheme, host and path only (the query may hold secrets)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    """A callback URL for logs: scheme, host and port, and a short hash of the whole URL that
+    tells callbacks of one host apart. Never the path or query: subscribers put capabilities
+    there (WebSub §5.1 suggests an unguessable callback URL), and logs travel further."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:8]
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return f"an invalid URL #{digest}"
+    return f"{parts.scheme}://{callback_host(url)}{port} #{digest}"
 
 
-__all__ = ["CallbackError", "CallbackRefused", "Caller", "Reply", "describe_url"]
+__all__ = ["AnswerTooLarge", "CallbackError", "CallbackRefused", "Caller", "Reply", "describe_url"]

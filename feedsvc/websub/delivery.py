@@ -26,10 +26,14 @@ from feedsvc.store.db import Database
 from feedsvc.websub import store
 from feedsvc.websub.client import CallbackError, CallbackRefused, Caller, describe_url
 from feedsvc.websub.hub import retry_delay, verify_intent
+from feedsvc.websub.safety import callback_host
 
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 8  # requests to callbacks in flight at once
+# Verifications use at most this many of them: deliveries always keep the rest, so requests
+# from strangers (each one a verification) can never hold up a subscriber's delivery.
+VERIFY_SLOTS = 3
 POLL_SECONDS = 0.5  # how often the queue is checked when nobody wakes the worker
 PURGE_SECONDS = 60.0  # how often expired subscriptions are removed
 
@@ -146,7 +150,8 @@ class HubWorker:
         # A claim outlives the slowest exchange (each ends within 2 × timeout), with margin.
         self.claim = timedelta(seconds=settings.websub_timeout_seconds * 2 + 30)
         self._pool: ThreadPoolExecutor | None = None
-        self._inflight: set[Future[str]] = set()
+        # Each request under way: whether it is a verification, and its callback's host.
+        self._inflight: dict[Future[str], tuple[bool, str]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -202,35 +207,51 @@ class HubWorker:
         return min(POLL_SECONDS, max(0.01, wait))
 
     def tick(self) -> int:
-        """Claim due work for the free slots of the pool; how many jobs were started."""
-        self._inflight = {f for f in self._inflight if not f.done()}
+        """Claim due work for the free slots of the pool; how many jobs were started.
+
+        Verifications take at most VERIFY_SLOTS slots, deliveries the rest; no callback host
+        gets more than FEEDSVC_WEBSUB_HOST_CONCURRENCY requests at once.
+        """
+        self._inflight = {f: job for f, job in self._inflight.items() if not f.done()}
         free = CONCURRENCY - len(self._inflight)
         now = self.clock.now()
         self._purge(now)
         if free <= 0:
+            self._next_due = None  # a finishing job wakes the loop: no need to poll sooner
             return 0
         with self.db.reading() as session:
             self._next_due = store.next_due(session, now)
         if self._next_due is None or self._next_due > now:
             return 0
+        verifying = sum(1 for is_verify, _ in self._inflight.values() if is_verify)
+        room = store.HostRoom(self.settings.websub_host_concurrency)
+        room.busy.update(host for _, host in self._inflight.values())
         until = now + self.claim
         with self.db.writing() as session:
-            verifications = store.claim_verifications(session, now, until, free)
-            deliveries = store.claim_deliveries(session, now, until, free - len(verifications))
+            share = max(0, min(free, VERIFY_SLOTS - verifying))
+            verifications = store.claim_verifications(session, now, until, share, room)
+            left = free - len(verifications)
+            deliveries = store.claim_deliveries(session, now, until, left, room)
         for vjob in verifications:
-            self._submit(self._verify, vjob)
+            self._submit(self._verify, vjob, True, vjob.callback)
         for djob in deliveries:
-            self._submit(self.distributor.deliver, djob)
+            self._submit(self.distributor.deliver, djob, False, djob.callback)
+        if not verifications and not deliveries:
+            # What is due waits for a slot or for its host: the next finishing job wakes the
+            # loop, so looking again at once would only spin.
+            self._next_due = None
         return len(verifications) + len(deliveries)
 
     def _verify(self, job: store.VerifyJob) -> str:
         return verify_intent(job, self.caller, self.db, self.settings, self.clock)
 
-    def _submit(self, work: Callable[[Any], str], job: object) -> None:
+    def _submit(
+        self, work: Callable[[Any], str], job: object, is_verify: bool, callback: str
+    ) -> None:
         assert self._pool is not None
         future = self._pool.submit(work, job)
+        self._inflight[future] = (is_verify, callback_host(callback))
         future.add_done_callback(self._done)
-        self._inflight.add(future)
 
     def _done(self, future: Future[str]) -> None:
         error = future.exception() if not future.cancelled() else None

@@ -145,12 +145,18 @@ def verify_intent(
     # §5.3: the lease is "measured from the time the verification request was made".
     started = clock.now()
     target = describe_url(job.callback)
+    # A callback that never confirmed anything gets one short try: a stranger's request must
+    # not hold a slot for long, nor make the hub call a host it chose again and again.
+    short = None if job.active else settings.websub_verify_timeout_seconds
     try:
-        reply = caller.request("GET", verification_url(job.callback, params))
+        reply = caller.request("GET", verification_url(job.callback, params), deadline=short)
     except CallbackRefused as exc:
         log.warning("websub: %s of %s refused: %s", job.mode, target, exc)
         return _refused(db, job)
     except CallbackError as exc:
+        if not job.active:
+            log.info("websub: %s of %s not verified (one try): %s", job.mode, target, exc)
+            return _refused(db, job)
         return _retry_or_refuse(db, job, settings, clock, f"{target}: {exc}")
     if 200 <= reply.status < 300 and reply.body.strip() == challenge.encode():
         with db.writing() as session:
@@ -161,7 +167,7 @@ def verify_intent(
                 done = store.activate(session, job, expires, lease, clock.now())
         log.info("websub: %s of %s to %s verified", job.mode, target, job.topic)
         return "verified" if done else "superseded"
-    if reply.status >= 500 or reply.status == 429:
+    if job.active and (reply.status >= 500 or reply.status == 429):
         return _retry_or_refuse(db, job, settings, clock, f"{target}: HTTP {reply.status}")
     # §5.3.1: 404 (the subscriber says no), any other status, or a wrong echo: failed.
     why = "did not echo the challenge" if reply.status < 300 else f"answered {reply.status}"

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from feedsvc.websub.interfaces import interface_addresses
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # (family, socket address) as socket.getaddrinfo gives them: what a connection is made to.
 Target = tuple[int, tuple[Any, ...]]
@@ -52,6 +54,13 @@ def check_callback_url(url: str) -> SplitResult:
     if port == 0:
         raise CallbackRefused("hub.callback has port 0")
     return parts
+
+
+def callback_host(url: str) -> str:
+    """The host of a callback URL as the hub's per-host limits count it: in lower case, an IPv6
+    address in brackets, without the port (``https://Bot.example:8443/cb`` → ``bot.example``)."""
+    host = urlsplit(url).hostname or ""
+    return f"[{host}]" if ":" in host else host
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -140,11 +149,13 @@ def policy_for(allow_private: bool, bind: tuple[str, int]) -> AddressPolicy:
 
 
 def _own_addresses(host: str) -> set[IPAddress]:
-    """The addresses on which this service listens (every local one for a wildcard bind)."""
+    """The addresses on which this service listens: for a wildcard bind, every address of every
+    interface of this machine, and whatever its host name resolves to."""
     names = [host]
+    found: set[IPAddress] = set()
     if host in WILDCARD_HOSTS:
         names = [socket.gethostname(), socket.getfqdn()]
-    found: set[IPAddress] = set()
+        found.update(_plain(address) for address in interface_addresses())
     for name in names:
         try:
             found.update(_plain(address) for _, address in _lookup(name, None, socket.getaddrinfo))

@@ -10,9 +10,11 @@ worker at a time, and a crashed worker's claim simply runs out.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    not_,
     or_,
     select,
     update,
@@ -31,9 +34,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feedsvc.store.models import UTCDateTime, WebSubDelivery, WebSubSubscription
+from feedsvc.websub.safety import callback_host
 
 Sub = WebSubSubscription
 Dlv = WebSubDelivery
+Job = TypeVar("Job")
 
 
 # --- requests (the /websub endpoint) ------------------------------------------------------------
@@ -101,43 +106,72 @@ class VerifyJob:
     callback: str
     lease_seconds: int | None
     attempts: int
+    active: bool = False  # the subscriber confirmed a request before (a renewal, an unsubscribe)
+
+
+@dataclass
+class HostRoom:
+    """How many requests may go to one callback host at once, and how many are under way
+    (host -> count, as :func:`~feedsvc.websub.safety.callback_host` writes hosts)."""
+
+    per_host: int
+    busy: Counter[str] = field(default_factory=Counter)
+
+    def full(self) -> set[str]:
+        """The hosts that may take no more requests now."""
+        return {host for host, count in self.busy.items() if count >= self.per_host}
+
+    def take(self, callback: str) -> bool:
+        """Count one more request to the callback's host, if it has room."""
+        host = callback_host(callback)
+        if self.busy[host] >= self.per_host:
+            return False
+        self.busy[host] += 1
+        return True
+
+    def release(self, callback: str) -> None:
+        """Count one request to the callback's host less."""
+        self.busy[callback_host(callback)] -= 1
 
 
 def claim_verifications(
-    session: Session, now: datetime, until: datetime, limit: int
+    session: Session, now: datetime, until: datetime, limit: int, room: HostRoom | None = None
 ) -> list[VerifyJob]:
-    """Take up to ``limit`` due verifications for this worker until ``until``."""
-    rows = session.execute(
-        select(
-            Sub.id,
-            Sub.pending_id,
-            Sub.pending_mode,
-            Sub.topic,
-            Sub.callback,
-            Sub.pending_lease,
-            Sub.verify_attempts,
-        )
-        .where(Sub.pending_id.is_not(None), Sub.verify_due_at <= now, _unclaimed(Sub, now))
-        .order_by(Sub.verify_due_at)
-        .limit(limit)
-    ).all()
-    jobs = []
-    for row in rows:
+    """Take up to ``limit`` due verifications for this worker until ``until``; with ``room``,
+    only as many per callback host as it allows (and counted in it)."""
+    columns = (
+        Sub.id,
+        Sub.pending_id,
+        Sub.pending_mode,
+        Sub.topic,
+        Sub.callback,
+        Sub.pending_lease,
+        Sub.verify_attempts,
+        Sub.expires_at,
+    )
+    due = (Sub.pending_id.is_not(None), Sub.verify_due_at <= now, _unclaimed(Sub, now))
+
+    def due_rows(skip: set[str], count: int) -> list[Any]:
+        stmt = select(*columns).where(*due, *_not_on(skip)).order_by(Sub.verify_due_at)
+        return list(session.execute(stmt.limit(count)).all())
+
+    def claim(row: Any) -> VerifyJob | None:
         mine = (Sub.id == row[0], Sub.pending_id == row[1])
         claimed = update(Sub).where(*mine, _unclaimed(Sub, now))
-        if _rowcount(session.execute(claimed.values(claimed_until=until))) == 1:
-            jobs.append(
-                VerifyJob(
-                    subscription_id=row.id,
-                    pending_id=str(row.pending_id),
-                    mode=str(row.pending_mode),
-                    topic=row.topic,
-                    callback=row.callback,
-                    lease_seconds=row.pending_lease,
-                    attempts=row.verify_attempts,
-                )
-            )
-    return jobs
+        if _rowcount(session.execute(claimed.values(claimed_until=until))) != 1:
+            return None
+        return VerifyJob(
+            subscription_id=row.id,
+            pending_id=str(row.pending_id),
+            mode=str(row.pending_mode),
+            topic=row.topic,
+            callback=row.callback,
+            lease_seconds=row.pending_lease,
+            attempts=row.verify_attempts,
+            active=row.expires_at is not None,
+        )
+
+    return _claim_by_host(due_rows, claim, limit, room)
 
 
 def activate(
@@ -242,41 +276,71 @@ class DeliveryJob:
 
 
 def claim_deliveries(
-    session: Session, now: datetime, until: datetime, limit: int
+    session: Session, now: datetime, until: datetime, limit: int, room: HostRoom | None = None
 ) -> list[DeliveryJob]:
-    """Take up to ``limit`` due deliveries of active subscriptions until ``until``."""
-    rows = session.execute(
-        select(
-            Dlv.subscription_id,
-            Dlv.version,
-            Dlv.attempts,
-            Sub.callback,
-            Sub.topic,
-            Sub.feed_key,
-            Sub.fmt,
-            Sub.secret,
-        )
-        .join(Sub, Sub.id == Dlv.subscription_id)
-        .where(Dlv.next_attempt_at <= now, _unclaimed(Dlv, now), Sub.expires_at > now)
-        .order_by(Dlv.next_attempt_at)
-        .limit(limit)
-    ).all()
-    jobs = []
-    for row in rows:
+    """Take up to ``limit`` due deliveries of active subscriptions until ``until``; with
+    ``room``, only as many per callback host as it allows (and counted in it)."""
+    columns = (
+        Dlv.subscription_id,
+        Dlv.version,
+        Dlv.attempts,
+        Sub.callback,
+        Sub.topic,
+        Sub.feed_key,
+        Sub.fmt,
+        Sub.secret,
+    )
+    due = (Dlv.next_attempt_at <= now, _unclaimed(Dlv, now), Sub.expires_at > now)
+
+    def due_rows(skip: set[str], count: int) -> list[Any]:
+        stmt = select(*columns).join(Sub, Sub.id == Dlv.subscription_id)
+        stmt = stmt.where(*due, *_not_on(skip)).order_by(Dlv.next_attempt_at)
+        return list(session.execute(stmt.limit(count)).all())
+
+    def claim(row: Any) -> DeliveryJob | None:
         claimed = update(Dlv).where(Dlv.subscription_id == row[0], _unclaimed(Dlv, now))
-        if _rowcount(session.execute(claimed.values(claimed_until=until))) == 1:
-            jobs.append(
-                DeliveryJob(
-                    subscription_id=row.subscription_id,
-                    version=row.version,
-                    attempts=row.attempts,
-                    callback=row.callback,
-                    topic=row.topic,
-                    feed_key=row.feed_key,
-                    fmt=row.fmt,
-                    secret=row.secret,
-                )
-            )
+        if _rowcount(session.execute(claimed.values(claimed_until=until))) != 1:
+            return None
+        return DeliveryJob(
+            subscription_id=row.subscription_id,
+            version=row.version,
+            attempts=row.attempts,
+            callback=row.callback,
+            topic=row.topic,
+            feed_key=row.feed_key,
+            fmt=row.fmt,
+            secret=row.secret,
+        )
+
+    return _claim_by_host(due_rows, claim, limit, room)
+
+
+def _claim_by_host(
+    due_rows: Callable[[set[str], int], list[Any]],
+    claim: Callable[[Any], Job | None],
+    limit: int,
+    room: HostRoom | None,
+) -> list[Job]:
+    """Claim due rows in order, skipping hosts without room. Each round asks only for rows of
+    hosts that still have room, so a host with many rows due never hides the others behind it;
+    each round claims at least one row or ends, so there are at most ``limit`` rounds."""
+    jobs: list[Job] = []
+    while len(jobs) < limit:
+        wanted = limit - len(jobs)
+        rows = due_rows(room.full() if room is not None else set(), wanted)
+        progress = False
+        for row in rows:
+            if room is not None and not room.take(row.callback):
+                continue
+            job = claim(row)
+            if job is None:  # another worker took it meanwhile
+                if room is not None:
+                    room.release(row.callback)
+                continue
+            jobs.append(job)
+            progress = True
+        if not progress or len(rows) < wanted:  # stuck, or every due row was seen
+            break
     return jobs
 
 
@@ -347,6 +411,45 @@ def next_due(session: Session, now: datetime) -> datetime | None:
     # min() keeps the column's type, so both come back as aware UTC datetimes.
     found = [t for t in (session.scalar(verify), session.scalar(deliver)) if t is not None]
     return min(found, default=None)
+
+
+# --- callback hosts (the hub's per-host limits) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Subscriptions (pending or active) and requests waiting for verification."""
+
+    subscriptions: int
+    pending: int
+
+
+def counts(session: Session, host: str | None = None) -> Counts:
+    """How many subscriptions and requests waiting for verification the hub holds: in all, or
+    with a callback on ``host`` (as :func:`~feedsvc.websub.safety.callback_host` writes it)."""
+    stmt = select(func.count(), func.count(Sub.pending_id))  # count(column): the non-null ones
+    if host is not None:
+        stmt = stmt.where(_on_host(host))
+    total, pending = session.execute(stmt).one()
+    return Counts(int(total), int(pending))
+
+
+def _on_host(host: str) -> ColumnElement[bool]:
+    """The callback's host is ``host``: the URL, in lower case, starts with ``scheme://host``
+    followed by its end, a port, a path or a query (no user info: the hub refuses it)."""
+    escaped = host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    url = func.lower(Sub.callback)
+    terms = []
+    for scheme in ("http", "https"):
+        prefix = f"{scheme}://{escaped}"
+        terms.append(url.like(prefix, escape="\\"))
+        terms += [url.like(f"{prefix}{after}%", escape="\\") for after in ("/", ":", "?")]
+    return or_(*terms)
+
+
+def _not_on(hosts: set[str]) -> list[ColumnElement[bool]]:
+    """Conditions that leave out callbacks on any of ``hosts``."""
+    return [not_(_on_host(host)) for host in sorted(hosts)]
 
 
 def _unclaimed(model: type[Sub] | type[Dlv], now: datetime) -> ColumnElement[bool]:
