@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
+from feedsvc.ingest.plaintext import plain_text
 from feedsvc.textfilter import CharFilter
 
 # XML 1.0 §2.2 Char excludes C0 controls but tab/LF/CR, lone surrogates and U+FFFE/U+FFFF;
@@ -321,19 +322,31 @@ def _missing(value: object, path: str, errors: _Errors, required: str) -> None:
 
 
 def _one_line(value: object, path: str, errors: _Errors, required: str = "") -> str | None:
-    """Plain one-line text: whitespace runs collapsed to one space, stripped; blank = absent."""
+    """Plain text on one line (markup turned into text, whitespace collapped); blank = absent."""
     text = _string(value, path, errors)
-    text = " ".join(text.split()) if text is not None else None
-    if not text:
-        _missing(value, path, errors, required)
+    plain = plain_text(text) if text is not None else None
+    if not plain:
+        if required and text is not None and text.strip():
+            _blank_once_plain(text, path, errors, required)
+        else:
+            _missing(value, path, errors, required)
         return None
-    return text
+    return plain
+
+
+def _blank_once_plain(text: str, path: str, errors: _Errors, required: str) -> None:
+    """Record that a required plain-text field holds nothing but markup."""
+    what = required.split(" as ")[0]  # "the headline as a non-blank string" -> "the headline"
+    errors.add(
+        path,
+        f"is blank once its markup is removed (tags dropped, character references decoded): "
+        f"got {_show(text)}; send {what} as plain text",
+    )
 
 
 def _block(value: object, path: str, errors: _Errors) -> str | None:
-    """Optional plain text that may span lines: stripped; blank = absent."""
-    text = _string(value, path, errors)
-    return (text.strip() or None) if text is not None else None
+    """Optional plain text (a sapo, a description): as :func:`_one_line`; blank = absent."""
+    return _one_line(value, path, errors)
 
 
 def _article_id(value: object, errors: _Errors) -> str | None:

@@ -100,7 +100,7 @@ def test_seed_article_parses() -> None:
         ({"slug": "thoi-su", "name": "Thời sự"}, CategoryRecord("thoi-su", "Thời sự", None)),
         (
             {"slug": "a", "name": "A", "description": "  Tin\nmới  "},
-            CategoryRecord("a", "A", "Tin\nmới"),
+            CategoryRecord("a", "A", "Tin mới"),
         ),
         (
             {"slug": "x" * 64, "name": " \t Quốc  phòng\n- An ninh "},
@@ -167,7 +167,7 @@ def test_record_must_be_an_object(raw: object) -> None:
         ({"url": "  https://a.vn/x?y=1#z \n"}, "url", "https://a.vn/x?y=1#z"),
         ({"url": "HTTPS://A.VN/x"}, "url", "HTTPS://A.VN/x"),
         ({"title": "  Hai\n\tdòng   một\u00a0tiêu đề "}, "title", "Hai dòng một tiêu đề"),
-        ({"summary": "  Dòng 1\nDòng 2  "}, "summary", "Dòng 1\nDòng 2"),
+        ({"summary": "  Dòng 1\nDòng 2  "}, "summary", "Dòng 1 Dòng 2"),
         ({"summary": " \n "}, "summary", None),
         ({"summary": None}, "summary", None),
         ({"author": "  Hồng   Pha "}, "author", "Hồng Pha"),
