@@ -53,6 +53,8 @@ _ELEMENTS = frozenset(
     | {"strike", "strong", "style", "sub", "summary", "sup", "svg", "table", "tbody", "td"}
     | {"template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt"}
     | {"u", "ul", "var", "video", "wbr", "xmp"}
+    # Draft and proprietary names the W3C Feed Validator also takes for HTML in a text element.
+    | {"command", "comment", "datagrid", "eventsource", "m"}
 )
 # Elements whose tags separate words: "Dòng 1<br>Dòng 2" reads as two words, not "1Dòng".
 _SEPARATING = frozenset(

@@ -254,7 +254,7 @@ def test_photo_alt_caption_and_loading(newsroom: Flask) -> None:
 
 HOSTILE_TITLE = "<script>alert('x')</script> & \"Tin\" <Mắt biếc>"
 # Plain text once ingested: the script was markup, "<Mắt biếc>" is text (docs/interface.md).
-HOSTILE_TITLE_TEXT = "& \"Tin\" <Mắt biếc>"
+HOSTILE_TITLE_TEXT = '& "Tin" <Mắt biếc>'
 HOSTILE_CAPTION = '" onerror="alert(1)'
 
 
