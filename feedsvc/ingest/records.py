@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
+from feedsvc.ingest.body import format_srcset, parse_srcset, prepare_body
 from feedsvc.ingest.plaintext import plain_text
 from feedsvc.textfilter import CharFilter
 
@@ -67,7 +68,7 @@ _HTML_TAGS = frozenset(
 )
 _HTML_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    "img": {"src", "srcset", "alt", "title", "width", "height"},
     "th": {"colspan", "rowspan", "scope"},
     "td": {"colspan", "rowspan"},
     "abbr": {"title"},
@@ -217,7 +218,8 @@ def sanitize_html(html: str, base_url: str) -> str:
 
 def _sanitize(html: str, base_url: str) -> str:
     """:func:`sanitize_html` with a base URL already checked."""
-    text = clean_text(html)
+    # Lazy images and embeds first (feedsvc.ingest.body), then the allowlist over the result.
+    text = prepare_body(clean_text(html), base_url)
     lowered = text.lower()
     if "href" in lowered or "src" in lowered:
         cleaner = nh3.Cleaner(**_CLEANER_OPTIONS, url_relative=("rewrite_with_base", base_url))
@@ -228,13 +230,21 @@ def _sanitize(html: str, base_url: str) -> str:
 
 
 def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
-    """Drop mailto: image sources; mailto is a fine link target but never a picture."""
+    """Drop mailto: image sources (a fine link target, never a picture); check srcset URLs."""
     if element == "img" and attribute == "src":
         # WHATWG URL parsing ignores tab/newline anywhere and leading C0 controls and spaces.
         compact = _TAB_OR_NEWLINE.sub("", value).lstrip("\x00- ").lower()
         if compact.startswith("mailto:"):
             return None
+    if attribute == "srcset":
+        return _web_srcset(value)
     return value
+
+
+def _web_srcset(value: str) -> str | None:
+    """A ``srcset`` with only its absolute http(s) candidates (the allowlist checks no srcset)."""
+    candidates = [(url, size) for url, size in parse_srcset(value) if _is_web_url(url)]
+    return format_srcset(candidates) if candidates else None
 
 
 _TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")

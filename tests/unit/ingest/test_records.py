@@ -461,7 +461,7 @@ FORBIDDEN_TAGS = {"script", "style", "iframe", "object", "embed", "form", "input
         '<a href=" JAVASCRIPT:alert(1)">ok</a>',
         '<a href="vbscript:msgbox(1)">ok</a>',
         '<a href="data:text/html;base64,PHNjcmlwdD4=">ok</a>',
-        '<img src="data:image/png;base64,AAAA" alt="ok">',
+        '<img src="data:image/png;base64,AAAA" alt="a"><p>ok</p>',  # no picture: removed
         '<img src="mailto:a@b.vn" alt="ok">',
         '<iframe src="https://www.youtube.com/embed/x">fallback</iframe><p>ok</p>',
         "<svg onload=alert(1)><text>t</text></svg><p>ok</p>",
