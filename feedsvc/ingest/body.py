@@ -37,11 +37,16 @@ _HINTS = (
     "fb-video",
     "fb-post",
 )
-# Words in an image file name that mark a placeholder (spacer.gif, blank.png, lazy-load.svg).
+# Words in an image file name that mark a placeholder (spacer.gif, blank.png, lazy-load.svg)
+# when the name holds nothing else but these fillers and sizes ("blank-page.jpg" is a picture).
 _PLACEHOLDER_WORDS = frozenset(
     {"blank", "placeholder", "lazy", "lazyload", "spacer", "pixel", "transparent", "1x1"}
     | {"loading", "loader"}
 )
+_PLACEHOLDER_FILLERS = frozenset(
+    {"img", "image", "default", "icon", "bg", "empty", "grey", "gray", "white", "load", "small"}
+)
+_SIZE_WORD = re.compile(r"[0-9]+(?:x[0-9]+)?")
 _PLACEHOLDER_HINT = re.compile("|".join(sorted(_PLACEHOLDER_WORDS)) + r"|data:|width=.?[01]\b")
 # Where lazy-loading scripts keep the real picture, in the order they are looked at.
 _LAZY_SRC = (
@@ -208,7 +213,11 @@ def _is_placeholder(url: str, img: lxml.html.HtmlElement) -> bool:
     if _is_placeholder_size(img):
         return True
     name = urlsplit(url).path.rsplit("/", 1)[-1].lower()
-    return bool(_PLACEHOLDER_WORDS.intersection(_WORD.findall(name.rsplit(".", 1)[0])))
+    words = _WORD.findall(name.rsplit(".", 1)[0])
+    return bool(_PLACEHOLDER_WORDS.intersection(words)) and all(
+        word in _PLACEHOLDER_WORDS or word in _PLACEHOLDER_FILLERS or _SIZE_WORD.fullmatch(word)
+        for word in words
+    )
 
 
 def _is_placeholder_size(img: lxml.html.HtmlElement) -> bool:

@@ -80,6 +80,25 @@ def test_an_image_without_a_picture_is_removed_and_the_text_after_it_kept(img: s
     assert "trước" in sanitize_html(body, BASE) and "sau" in sanitize_html(body, BASE)
 
 
+@pytest.mark.parametrize(
+    ("name", "placeholder"),
+    [
+        ("blank.gif", True),
+        ("spacer.gif", True),
+        ("lazy-placeholder.png", True),
+        ("grey_1x1.png", True),
+        ("loading-icon-32x32.gif", True),
+        ("pixel.png", True),
+        ("blank-page-of-history.jpg", False),  # a picture whose name has a placeholder's word
+        ("lazy-sunday-afternoon.jpg", False),
+        ("tuan-tra.jpg", False),
+    ],
+)
+def test_a_placeholder_is_told_by_its_whole_file_name(name: str, placeholder: bool) -> None:
+    body = f'<p>Ảnh <img src="/images/{name}" alt="a"><iframe src="/w.html"></iframe></p>'
+    assert (images(body) == []) is placeholder
+
+
 def test_a_placeholder_size_goes_with_the_placeholder() -> None:
     [attributes] = images('<img data-src="/a.jpg" src="/x.gif" width="1" height="1">')
     assert "width" not in attributes and "height" not in attributes
