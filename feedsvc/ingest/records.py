@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
+from feedsvc.ingest.body import format_srcset, parse_srcset, prepare_body
+from feedsvc.ingest.plaintext import plain_text
 from feedsvc.textfilter import CharFilter
 
 # XML 1.0 §2.2 Char excludes C0 controls but tab/LF/CR, lone surrogates and U+FFFE/U+FFFF;
@@ -66,7 +68,7 @@ _HTML_TAGS = frozenset(
 )
 _HTML_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    "img": {"src", "srcset", "alt", "title", "width", "height"},
     "th": {"colspan", "rowspan", "scope"},
     "td": {"colspan", "rowspan"},
     "abbr": {"title"},
@@ -216,7 +218,8 @@ def sanitize_html(html: str, base_url: str) -> str:
 
 def _sanitize(html: str, base_url: str) -> str:
     """:func:`sanitize_html` with a base URL already checked."""
-    text = clean_text(html)
+    # Lazy images and embeds first (feedsvc.ingest.body), then the allowlist over the result.
+    text = prepare_body(clean_text(html), base_url)
     lowered = text.lower()
     if "href" in lowered or "src" in lowered:
         cleaner = nh3.Cleaner(**_CLEANER_OPTIONS, url_relative=("rewrite_with_base", base_url))
@@ -227,13 +230,21 @@ def _sanitize(html: str, base_url: str) -> str:
 
 
 def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
-    """Drop mailto: image sources; mailto is a fine link target but never a picture."""
+    """Drop mailto: image sources (a fine link target, never a picture); check srcset URLs."""
     if element == "img" and attribute == "src":
         # WHATWG URL parsing ignores tab/newline anywhere and leading C0 controls and spaces.
         compact = _TAB_OR_NEWLINE.sub("", value).lstrip("\x00- ").lower()
         if compact.startswith("mailto:"):
             return None
+    if attribute == "srcset":
+        return _web_srcset(value)
     return value
+
+
+def _web_srcset(value: str) -> str | None:
+    """A ``srcset`` with only its absolute http(s) candidates (the allowlist checks no srcset)."""
+    candidates = [(url, size) for url, size in parse_srcset(value) if _is_web_url(url)]
+    return format_srcset(candidates) if candidates else None
 
 
 _TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
@@ -321,19 +332,31 @@ def _missing(value: object, path: str, errors: _Errors, required: str) -> None:
 
 
 def _one_line(value: object, path: str, errors: _Errors, required: str = "") -> str | None:
-    """Plain one-line text: whitespace runs collapsed to one space, stripped; blank = absent."""
+    """Plain text on one line (markup turned into text, whitespace collapped); blank = absent."""
     text = _string(value, path, errors)
-    text = " ".join(text.split()) if text is not None else None
-    if not text:
-        _missing(value, path, errors, required)
+    plain = plain_text(text) if text is not None else None
+    if not plain:
+        if required and text is not None and text.strip():
+            _blank_once_plain(text, path, errors, required)
+        else:
+            _missing(value, path, errors, required)
         return None
-    return text
+    return plain
+
+
+def _blank_once_plain(text: str, path: str, errors: _Errors, required: str) -> None:
+    """Record that a required plain-text field holds nothing but markup."""
+    what = required.split(" as ")[0]  # "the headline as a non-blank string" -> "the headline"
+    errors.add(
+        path,
+        f"is blank once its markup is removed (tags dropped, character references decoded): "
+        f"got {_show(text)}; send {what} as plain text",
+    )
 
 
 def _block(value: object, path: str, errors: _Errors) -> str | None:
-    """Optional plain text that may span lines: stripped; blank = absent."""
-    text = _string(value, path, errors)
-    return (text.strip() or None) if text is not None else None
+    """Optional plain text (a sapo, a description): as :func:`_one_line`; blank = absent."""
+    return _one_line(value, path, errors)
 
 
 def _article_id(value: object, errors: _Errors) -> str | None:

@@ -11,6 +11,7 @@ import nh3
 import pytest
 
 from feedsvc.ingest import records
+from feedsvc.ingest.body import prepare_body
 from feedsvc.ingest.records import ArticleRecord, ImageRecord, parse_article
 
 BASE = "https://bienphong.example/thoi-su/bai-viet.html"
@@ -102,7 +103,7 @@ BODIES = [
 def reference_sanitize(html: str, base: str) -> str:
     """sanitize_html as it was: every option, the base URL included, built for each call."""
     cleaned = nh3.clean(
-        records.clean_text(html),
+        prepare_body(records.clean_text(html), base),
         tags=set(records._HTML_TAGS),
         clean_content_tags=set(records._HTML_DROP_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in records._HTML_ATTRIBUTES.items()},
