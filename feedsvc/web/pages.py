@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ from feedsvc.render import opml, page
 from feedsvc.web.errors import NO_STORE, NOSNIFF, RETRY_LATER
 
 bp = Blueprint("pages", __name__)
+
+log = logging.getLogger(__name__)
 
 PAGE_MAX_AGE = 60
 
@@ -108,7 +111,10 @@ def healthz() -> tuple[dict[str, Any], int, dict[str, str]]:
             recorded = store.get_meta(session, "last_success")
         last_success = datetime.fromisoformat(recorded) if recorded else None
     except Exception as exc:
-        body["database"] = f"unreachable: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        # The reason stays in the log: a driver's message names the database's host and port,
+        # which no public answer may reveal (issue 13, finding 5).
+        log.warning("healthz: database unreachable: %s", _first_line(exc))
+        body["database"] = "unreachable"
         status = 503
     if last_success is None:
         body["last_regeneration_age_seconds"] = None
@@ -126,3 +132,9 @@ def healthz() -> tuple[dict[str, Any], int, dict[str, str]]:
     if status == 503:
         headers.update(RETRY_LATER)
     return body, status, headers
+
+
+def _first_line(exc: BaseException) -> str:
+    """The exception's class and the first line of its message (the rest is SQL and a link)."""
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
