@@ -30,9 +30,7 @@ def test_random_paths_while_loading_share_one_key(unreachable_app: Flask) -> Non
     assert len(tally._labels) == 1
 
 
-def test_random_paths_and_methods_on_a_loaded_worker(
-    newsroom: Flask, client: FlaskClient
-) -> None:
+def test_random_paths_and_methods_on_a_loaded_worker(newsroom: Flask, client: FlaskClient) -> None:
     for i in range(RANDOM_PATHS // 5):
         assert client.get(f"/feeds/r{i}.rss").status_code == 404
         assert client.post(f"/feeds/r{i}.atom").status_code == 404
