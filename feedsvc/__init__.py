@@ -27,7 +27,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(environ)
     clock: Clock = overrides.pop("CLOCK", None) or Clock()
 
-    app = Flask(__name__)
+    from feedsvc.web.routing import FeedsvcFlask
+
+    app = FeedsvcFlask(__name__)
     app.config.update({k: v for k, v in overrides.items() if not k.startswith("FEEDSVC_")})
     app.config["FEEDSVC_SETTINGS"] = settings
     services = Services.create(settings, clock)
