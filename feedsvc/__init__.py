@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from feedsvc import cli
     from feedsvc.ops.logs import configure_logging
     from feedsvc.web import api, ops, pages
+    from feedsvc.web.bodycap import BodyCap
     from feedsvc.web.hotpath import FeedHotPath
 
     configure_logging(settings.log_format)
@@ -51,6 +52,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(websub.bp)
     cli.register(app)
     app.after_request(_date_header)
+    # Every body capped before it is read, whoever reads it (the hot path in front reads none).
+    app.wsgi_app = BodyCap(app.wsgi_app, settings.max_body_bytes)  # type: ignore[method-assign]
     app.wsgi_app = FeedHotPath(  # type: ignore[method-assign]
         app.wsgi_app,
         services.registry,
