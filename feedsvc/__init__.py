@@ -46,6 +46,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ops.bp)
+    if settings.metrics_token is not None:
+        app.register_blueprint(ops.metrics_bp)
     if settings.websub_hub == "self":
         from feedsvc.web import websub
 

@@ -299,7 +299,11 @@ class Metrics:
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """The scrape: (body, Content-Type), text format or OpenMetrics as ``accept`` asks."""
-        self.flush()
+        if self.flusher.running:
+            # This process serves: its latest counts first. A process that serves nothing (the
+            # scheduler, answering on FEEDSVC_METRICS_BIND) has none, and must not report a
+            # worker's snapshot gauge.
+            self.flush()
         encoder, content_type = choose_encoder(accept or "")
         return encoder(NotModifiedShare(self._scrape_registry())), content_type
 

@@ -99,7 +99,7 @@ def test_database_unreachable_then_back(tmp_path: Path) -> None:
             wait_until(partial(answering, healthz, 200), 10, "healthy")
             # A worker that never loaded its snapshots has nothing to serve from memory: make
             # sure both have, before the database goes (feeds live in each worker's memory).
-            wait_until(lambda: workers_loaded(instance.base, 2), 15, "both workers loaded")
+            wait_until(lambda: workers_loaded(instance, 2), 15, "both workers loaded")
             before = feed_state(instance.base)
             assert_parseable(before)
             with probe(url) as p:
