@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from feedsvc import current_services, store
 from feedsvc.http.conditional import format_http_date, is_not_modified
+from feedsvc.http.page_policy import page_headers
 from feedsvc.publish.snapshot import strong_etag
 from feedsvc.render import opml, page
 from feedsvc.web.errors import NO_STORE, NOSNIFF, RETRY_LATER
@@ -42,6 +43,18 @@ def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> R
     ):
         return Response(status=304, headers=headers)
     return Response(body, content_type=content_type, headers=headers)
+
+
+@bp.after_app_request
+def protect_html(response: Response) -> Response:
+    """Every HTML page Flask sends (the index; any other that comes) carries the browser
+    protections of feed pages (http/page_policy.py): its images are the service's own."""
+    html = response.mimetype == "text/html" and response.status_code != 304
+    if html and "Content-Security-Policy" not in response.headers:
+        for name, value in page_headers(current_services().settings.base_url):
+            response.headers[name] = value
+        response.headers["X-Content-Type-Options"] = NOSNIFF
+    return response
 
 
 def _categories() -> tuple[list[Any], datetime | None]:
