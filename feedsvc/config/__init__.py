@@ -157,7 +157,7 @@ class Settings:
     max_body_bytes: int = setting(
         parsers.int_between(1024, 1 << 30),
         "8388608",
-        "largest ingest API request body",
+        "largest request body, on every endpoint that reads one (the ingest API's limit)",
         note="8 MiB",
     )
 
