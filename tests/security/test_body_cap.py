@@ -6,12 +6,18 @@ body is cut at the cap, and endpoints that take no body (feeds, pages, health) n
 from __future__ import annotations
 
 import io
+import socket
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask import Flask, request
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from tests.helpers.instances import TOKEN, database, seed, settings_env, web_workers
+from tests.helpers.servers import wait_for
 
 MAX_BODY = 4096  # FEEDSVC_MAX_BODY_BYTES in this module
 HUGE = 1 << 30  # what a hostile client announces, or streams
@@ -143,3 +149,47 @@ def test_endpoints_without_a_body_never_read_one(
     response = send(newsroom, path, body, chunked=chunked, method=method)
     assert response.status < 500
     assert body.read_bytes == 0, f"{method} {path} read {body.read_bytes} bytes"
+
+
+# --- over a real socket, in front of granian (what make serve runs) ------------------------------
+
+
+def first_answer(sock: socket.socket, timeout: float = 10) -> bytes:
+    """The status line and headers the server sent, waiting at most ``timeout`` seconds."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.mark.slow
+def test_granian_answers_without_reading_what_no_endpoint_reads(tmp_path: Path) -> None:
+    with database("sqlite", tmp_path) as url:
+        env = settings_env(url, FEEDSVC_MAX_BODY_BYTES=str(MAX_BODY))
+        seed(env)
+        with web_workers(env, tmp_path / "web.log", workers=1) as web:
+            wait_for(web.url("/feeds/thoi-su.rss"), timeout=30)
+            host, port = web.base.removeprefix("http://").split(":")
+            requests_sent = [
+                # A GET announcing 1 GiB, then a chunked GET that never ends: answered at once.
+                f"GET /feeds/thoi-su.rss HTTP/1.1\r\nHost: x\r\nContent-Length: {HUGE}\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+                # The API refuses an announced 1 GiB before reading it.
+                f"PUT /api/v1/articles/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}"
+                f"\r\nContent-Type: application/json\r\nContent-Length: {HUGE}\r\n\r\n",
+            ]
+            expected = [b"HTTP/1.1 200", b"HTTP/1.1 200", b"HTTP/1.1 413"]
+            for head, status in zip(requests_sent, expected, strict=True):
+                with socket.create_connection((host, int(port))) as sock:
+                    # Only the head and the first bytes of the body: the answer comes without
+                    # the rest, which a server reading the body would wait for.
+                    first = b"1000\r\n" + b"x" * 0x1000 if "chunked" in head else b"x" * 4096
+                    sock.sendall(head.encode() + first)
+                    started = time.monotonic()
+                    answer = first_answer(sock)
+                    assert answer.startswith(status), (head.splitlines()[0], answer[:200])
+                    assert time.monotonic() - started < 5
