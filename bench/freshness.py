@@ -59,11 +59,19 @@ def run(duration: int = 5, full: bool = False) -> list[Figure]:
     db = copy_database(newsroom_database(ARTICLES), "freshness.sqlite", serve_port=port)
     base = f"http://127.0.0.1:{port}"
     token = secrets.token_urlsafe(24)
-    env = serve_env(sqlite_url(db), port, FEEDSVC_API_TOKENS=token)
+    # /metrics is not on the public listener: the scheduler serves it on an address of its own.
+    metrics_port = free_port()
+    metrics = f"http://127.0.0.1:{metrics_port}"
+    env = serve_env(
+        sqlite_url(db),
+        port,
+        FEEDSVC_API_TOKENS=token,
+        FEEDSVC_METRICS_BIND=f"127.0.0.1:{metrics_port}",
+    )
     tracker = Tracker()
     with make_serve(env, ws / "freshness.log") as proc:
         wait_http(f"{base}/feeds/all.json", 120, proc)
-        runs_before = _regeneration_runs(base)
+        runs_before = _regeneration_runs(metrics)
         stop = threading.Event()
         pollers = [
             threading.Thread(target=_poll, args=(base, tracker, stop, i), daemon=True)
@@ -78,7 +86,7 @@ def run(duration: int = 5, full: bool = False) -> list[Figure]:
         stop.set()
         for poller in pollers:
             poller.join(timeout=10)
-        runs = _regeneration_runs(base) - runs_before
+        runs = _regeneration_runs(metrics) - runs_before
     db.unlink()
     return _figures(tracker, runs)
 
@@ -143,10 +151,11 @@ def _poll(base: str, tracker: Tracker, stop: threading.Event, offset: int) -> No
                     tracker.seen[key] = now
 
 
-def _regeneration_runs(base: str) -> float:
-    """feedsvc_regeneration_runs_total summed over processes (NaN without /metrics)."""
+def _regeneration_runs(metrics: str) -> float:
+    """feedsvc_regeneration_runs_total summed over processes, from the FEEDSVC_METRICS_BIND
+    listener at ``metrics`` (NaN without it)."""
     try:
-        text = requests.get(f"{base}/metrics", timeout=10).text
+        text = requests.get(f"{metrics}/metrics", timeout=10).text
     except requests.RequestException:
         return float("nan")
     found = re.findall(r"^feedsvc_regeneration_runs_total(?:\{[^}]*\})? ([0-9.e+]+)$", text, re.M)

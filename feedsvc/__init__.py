@@ -27,7 +27,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(environ)
     clock: Clock = overrides.pop("CLOCK", None) or Clock()
 
-    app = Flask(__name__)
+    from feedsvc.web.routing import FeedsvcFlask
+
+    app = FeedsvcFlask(__name__)
     app.config.update({k: v for k, v in overrides.items() if not k.startswith("FEEDSVC_")})
     app.config["FEEDSVC_SETTINGS"] = settings
     services = Services.create(settings, clock)
@@ -37,18 +39,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from feedsvc import cli
     from feedsvc.ops.logs import configure_logging
     from feedsvc.web import api, ops, pages
+    from feedsvc.web.bodycap import BodyCap
     from feedsvc.web.hotpath import FeedHotPath
 
     configure_logging(settings.log_format)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ops.bp)
+    if settings.metrics_token is not None:
+        app.register_blueprint(ops.metrics_bp)
     if settings.websub_hub == "self":
         from feedsvc.web import websub
 
         app.register_blueprint(websub.bp)
     cli.register(app)
     app.after_request(_date_header)
+    # Every body capped before it is read, whoever reads it (the hot path in front reads none).
+    app.wsgi_app = BodyCap(app.wsgi_app, settings.max_body_bytes)  # type: ignore[method-assign]
     app.wsgi_app = FeedHotPath(  # type: ignore[method-assign]
         app.wsgi_app,
         services.registry,

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from feedsvc import current_services, store
+from feedsvc.config import ConfigError
 from feedsvc.demo import newsroom as demo
 from feedsvc.ingest.importer import ArticleImporter
 from feedsvc.ingest.records import RecordError
@@ -219,6 +220,7 @@ def demo_data_command(if_empty: bool) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Run only regeneration, in the foreground, until SIGTERM or Ctrl-C."""
+    from feedsvc.ops.metrics_listener import start_listener
     from feedsvc.publish.scheduler import RegenerationScheduler
 
     services = current_services()
@@ -231,6 +233,11 @@ def scheduler_command() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     click.echo(f"scheduler: sweeping every {services.settings.regenerate_seconds} s", err=True)
+    # /metrics for the whole machine on FEEDSVC_METRICS_BIND, never on the public listener.
+    try:
+        listener = start_listener(services.settings.metrics_bind, services.metrics.exposition)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     # The WebSub hub's verifications and deliveries run beside regeneration, in this process.
     services.start_websub()
     try:
@@ -239,6 +246,8 @@ def scheduler_command() -> None:
         pass
     finally:
         scheduler.shutdown()
+        if listener is not None:
+            listener.stop()
         services.shutdown()
 
 

@@ -11,6 +11,7 @@ import logging
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from feedsvc import create_app, services_of
+from feedsvc.ops.metrics_listener import start_listener
 
 log = logging.getLogger("feedsvc.devserver")
 
@@ -30,6 +31,9 @@ def main() -> None:
     app = create_app()
     services = services_of(app)
     services.start_background()
+    # /metrics on its own address, when FEEDSVC_METRICS_BIND asks for one (this process is
+    # the whole service).
+    listener = start_listener(services.settings.metrics_bind, services.metrics.exposition)
     host, port = services.settings.bind
     log.info("serving on http://%s:%d (public URL %s)", host, port, services.settings.base_url)
     try:
@@ -43,6 +47,8 @@ def main() -> None:
             request_handler=RequestHandler,
         )
     finally:
+        if listener is not None:
+            listener.stop()
         services.shutdown()
 
 

@@ -2,7 +2,8 @@
 
 FEEDSVC_WORKERS granian WSGI worker processes on FEEDSVC_BIND run with FEEDSVC_SCHEDULER=off, and
 exactly one ``feedsvc scheduler`` process regenerates beside them (across several instances on one
-database, the regeneration lease keeps it to one at a time). If either part exits, the other is
+database, the regeneration lease keeps it to one at a time) and answers ``/metrics`` for all of
+them on FEEDSVC_METRICS_BIND, when set. If either part exits, the other is
 stopped too, so a supervisor (systemd) sees the failure and restarts the whole.
 """
 
@@ -86,9 +87,12 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    # /metrics is never on the workers' listener: the scheduler serves it on its own address.
+    metrics = settings.metrics_bind
     print(
         f"feedsvc: {settings.workers} workers on http://{host}:{port}, scheduler pid "
-        f"{children[0].pid}",
+        f"{children[0].pid}"
+        + (f", /metrics on http://{metrics[0]}:{metrics[1]}" if metrics else ""),
         file=sys.stderr,
     )
     while all(child.poll() is None for child in children):

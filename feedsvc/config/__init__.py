@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from feedsvc.config import parsers
+from feedsvc.http.client import TrustedProxies
 
 T = TypeVar("T")
 PREFIX = "FEEDSVC_"
@@ -100,6 +101,26 @@ class Settings:
     access_log: bool = setting(
         parsers.switch, "off", "`on`: one log line per request (query strings never logged)"
     )
+    trusted_proxies: TrustedProxies = setting(
+        parsers.trusted_proxies,
+        "127.0.0.1, ::1",
+        "comma-separated addresses or CIDR networks of the proxies in front (the shipped nginx "
+        "connects from 127.0.0.1); `X-Forwarded-For` names the client only when the request "
+        "comes from one of them; blank: never",
+    )
+    metrics_bind: tuple[str, int] | None = setting(
+        parsers.optional_bind,
+        "",
+        "`HOST:PORT` where the scheduler process (`flask scheduler`, so `make serve`) and "
+        "`make run` answer `/metrics` for every process of the machine; keep it off the public "
+        "network; unset: no such listener",
+    )
+    metrics_token: str | None = setting(
+        parsers.optional_token,
+        "",
+        "a bearer token that opens `/metrics` on the public listener too (for a scraper that "
+        "can only reach it); unset: `/metrics` is not there (404)",
+    )
     websub_hub: str | None = setting(
         parsers.hub,
         "",
@@ -174,7 +195,7 @@ class Settings:
     max_body_bytes: int = setting(
         parsers.int_between(1024, 1 << 30),
         "8388608",
-        "largest ingest API request body",
+        "largest request body, on every endpoint that reads one (the ingest API's limit)",
         note="8 MiB",
     )
 

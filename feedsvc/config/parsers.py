@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feedsvc.http.client import TrustedProxies
+
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -111,6 +113,29 @@ def bind(raw: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{raw!r} is not HOST:PORT, e.g. 127.0.0.1:8000")
     return host.strip("[]"), int(port)
+
+
+def optional_bind(raw: str) -> tuple[str, int] | None:
+    """Blank (none) or ``HOST:PORT``."""
+    return bind(raw) if raw.strip() else None
+
+
+def optional_token(raw: str) -> str | None:
+    """Blank (none) or one bearer token (RFC 6750 token68 characters)."""
+    found = tokens(raw)
+    if len(found) > 1:
+        raise ValueError("takes one token, not a list")
+    return found[0] if found else None
+
+
+def trusted_proxies(raw: str) -> TrustedProxies:
+    """Comma-separated IP addresses or CIDR networks; blank means none."""
+    if not raw.strip():
+        return TrustedProxies()
+    entries = raw.split(",")
+    if any(not entry.strip() for entry in entries):
+        raise ValueError("has an empty entry; remove the stray comma")
+    return TrustedProxies.of(entries)
 
 
 def log_format(raw: str) -> str:

@@ -88,8 +88,11 @@ class RequestTally:
 
     def on_response(self, path: str, fmt: str, status: int) -> None:
         """The FeedHotPath hook: count one response (a dict increment, nothing else)."""
-        if status == 404:
-            path = ""  # every unknown feed shares one key: memory and labels stay bounded
+        if status >= 400 and path not in self.snapshots.routes:
+            # Every path that is no feed (a 404, or any path while the feeds are loading) shares
+            # one key: the client picks the path, and memory and labels must stay bounded. A 200
+            # or 304 is always a feed's, so the common case skips the lookup.
+            path = ""
         counts = self.counts.get(status)
         if counts is None:
             counts = self.counts.setdefault(status, {})
@@ -296,7 +299,11 @@ class Metrics:
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """The scrape: (body, Content-Type), text format or OpenMetrics as ``accept`` asks."""
-        self.flush()
+        if self.flusher.running:
+            # This process serves: its latest counts first. A process that serves nothing (the
+            # scheduler, answering on FEEDSVC_METRICS_BIND) has none, and must not report a
+            # worker's snapshot gauge.
+            self.flush()
         encoder, content_type = choose_encoder(accept or "")
         return encoder(NotModifiedShare(self._scrape_registry())), content_type
 

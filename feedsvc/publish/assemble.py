@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from feedsvc.http.page_policy import page_headers
 from feedsvc.publish.plan import FeedPlan
 from feedsvc.publish.reuse import RunItems, cut, render_reusing, splice
 from feedsvc.publish.snapshot import ItemSpans, Snapshot, make_entry
@@ -28,6 +29,7 @@ class Body:
     data: bytes
     spans: ItemSpans | None  # None for pages (no ?limit)
     links: tuple[str, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()  # more 200 headers: a page's browser protections
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +121,26 @@ def _body(feed: Feed, fmt: str, parts: Parts) -> Body:
 
 
 def _pages(feed: Feed) -> list[Body]:
-    return [Body(fmt, ctype, page.render(feed), None) for fmt, (page, ctype) in PAGES.items()]
+    # Each page's Content-Security-Policy names the image hosts of exactly that page.
+    return [
+        Body(
+            fmt, ctype, page.render(feed), None, (), page_headers(feed.base_url, page.images(feed))
+        )
+        for fmt, (page, ctype) in PAGES.items()
+    ]
 
 
 def complete(snapshot: Snapshot, bodies: Iterable[Body]) -> Snapshot:
     """The other half: each body's gzip, ETags and header lists, added to ``snapshot``."""
     for body in bodies:
         snapshot.formats[body.fmt] = make_entry(
-            body.fmt, body.content_type, body.data, snapshot, body.spans, links=body.links
+            body.fmt,
+            body.content_type,
+            body.data,
+            snapshot,
+            body.spans,
+            links=body.links,
+            extra=body.extra,
         )
     return snapshot
 

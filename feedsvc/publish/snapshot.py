@@ -15,6 +15,7 @@ from typing import Any
 from isal import igzip, isal_zlib
 
 from feedsvc.http.conditional import format_http_date
+from feedsvc.http.page_policy import legacy_page_headers
 
 BUNDLE_MAGIC = b"FSNAP2\n"  # the gzip bodies only
 BUNDLE_MAGIC_1 = b"FSNAP1\n"  # identity and gzip bodies, still readable
@@ -65,6 +66,8 @@ class FormatEntry:
     gzip: Variant
     spans: ItemSpans | None = None
     links: tuple[str, ...] = ()  # Link header values (WebSub hub and self)
+    # More headers of a 200 (a page's browser protections, http/page_policy.py); feeds have none.
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,10 @@ def build_headers(
     *,
     gzipped: bool,
     links: tuple[str, ...] = (),
+    extra: tuple[tuple[str, str], ...] = (),
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """The header lists of a 200 and of a 304 for one variant (Date is added per response)."""
+    """The header lists of a 200 and of a 304 for one variant (Date is added per response);
+    ``extra`` ends the 200's (a 304 leaves a cache's stored copy of them as they are)."""
     common = [
         ("ETag", etag),
         ("Last-Modified", format_http_date(last_modified)),
@@ -103,7 +108,7 @@ def build_headers(
     full = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
     if gzipped:
         full.append(("Content-Encoding", "gzip"))
-    return tuple(full + common), tuple(common)
+    return tuple(full + common) + extra, tuple(common)
 
 
 def make_variant(
@@ -115,11 +120,12 @@ def make_variant(
     gzipped: bool,
     links: tuple[str, ...] = (),
     etag: str | None = None,
+    extra: tuple[tuple[str, str], ...] = (),
 ) -> Variant:
     """Hash the bytes (unless the stored ETag is given) and prepare both header lists."""
     etag = etag or strong_etag(body)
     headers, headers_304 = build_headers(
-        content_type, body, etag, last_modified, max_age, gzipped=gzipped, links=links
+        content_type, body, etag, last_modified, max_age, gzipped=gzipped, links=links, extra=extra
     )
     return Variant(body, etag, headers, headers_304)
 
@@ -133,6 +139,7 @@ def make_entry(
     gz: bytes | None = None,
     etags: tuple[str, str] | None = None,
     links: tuple[str, ...] = (),
+    extra: tuple[tuple[str, str], ...] = (),
 ) -> FormatEntry:
     """A format's identity and gzip variants (gzip and ETags computed unless given)."""
     gz = gzip_bytes(body) if gz is None else gz
@@ -141,10 +148,15 @@ def make_entry(
     return FormatEntry(
         fmt=fmt,
         content_type=content_type,
-        identity=make_variant(content_type, body, *args, gzipped=False, links=links, etag=etag),
-        gzip=make_variant(content_type, gz, *args, gzipped=True, links=links, etag=gz_etag),
+        identity=make_variant(
+            content_type, body, *args, gzipped=False, links=links, etag=etag, extra=extra
+        ),
+        gzip=make_variant(
+            content_type, gz, *args, gzipped=True, links=links, etag=gz_etag, extra=extra
+        ),
         spans=spans,
         links=links,
+        extra=extra,
     )
 
 
@@ -178,6 +190,8 @@ def to_bundle(snapshot: Snapshot) -> bytes:
                 "sep": spans.sep.decode(),
             },
         }
+        if entry.extra:
+            formats[fmt]["extra"] = entry.extra
         bodies.append(entry.gzip.body)
     manifest = {
         "key": snapshot.key,
@@ -228,8 +242,20 @@ def from_bundle(data: bytes) -> Snapshot:
             gz,
             etags,
             links,
+            _extra(info),
         )
     return snapshot
+
+
+def _extra(info: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A format's extra 200 headers, as stored; a page stored before pages had them gets the
+    policy that needs nothing from its feed, until that feed is rendered again."""
+    stored = info.get("extra")
+    if stored is not None:
+        return tuple((str(name), str(value)) for name, value in stored)
+    if info["content_type"].startswith("text/html"):
+        return legacy_page_headers()
+    return ()
 
 
 def bundle_items(data: bytes) -> dict[str, dict[str, bytes]]:

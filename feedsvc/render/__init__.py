@@ -37,6 +37,8 @@ class PageRenderer(Protocol):
 
     def render(self, feed: Feed) -> bytes: ...
 
+    def images(self, feed: Feed) -> tuple[str, ...]: ...
+
 
 # Pages served like feeds from the same snapshot: format -> (renderer, Content-Type).
 PAGES: dict[str, tuple[PageRenderer, str]] = {"html": (page, page.MEDIA_TYPE)}

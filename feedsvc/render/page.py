@@ -128,9 +128,22 @@ def render(feed: Feed) -> bytes:
         heading=feed.category.name if feed.category else "Tất cả tin",
         formats=_format_links(feed.base_url, feed.key),
         html_url=feed.url("html"),
+        icon_url=_icon(feed),
         updated=_time_pair(feed.last_modified, feed.timezone),
         items=[_item_view(feed, item, position) for position, item in enumerate(feed.items)],
     ).encode("utf-8")
+
+
+def images(feed: Feed) -> tuple[str, ...]:
+    """The URL of every image the page of ``feed`` shows: its icon and its items' photos (its
+    Content-Security-Policy lets exactly their hosts in)."""
+    photos = [web_url(item.image.url) for item in feed.items[:PAGE_ITEMS] if item.image]
+    return tuple(url for url in [_icon(feed), *photos] if url)
+
+
+def _icon(feed: Feed) -> str:
+    """The masthead's icon (feed.html shows the same)."""
+    return feed.icon_url or f"{feed.base_url}/static/icon-64.png"
 
 
 @lru_cache(maxsize=16)

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from feedsvc import current_services
 from feedsvc.ingest import store_records as ingest
@@ -199,7 +199,11 @@ def read_body(limit: int) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
-        chunk = request.stream.read(min(_READ_CHUNK, limit + 1 - total))
+        try:
+            chunk = request.stream.read(min(_READ_CHUNK, limit + 1 - total))
+        except RequestEntityTooLarge:
+            # The app-wide cap (feedsvc.web.bodycap, never below this limit) came first.
+            raise _too_large(limit) from None
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)

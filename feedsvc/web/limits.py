@@ -82,6 +82,7 @@ def splice(snapshot: Snapshot, entry: FormatEntry, limit: int) -> FormatEntry:
             chunks.append(memoryview(spans.sep))
         chunks.append(view[start:end])
     chunks.append(view[spans.tail_start :])
+    body = b"".join(chunks)
     return make_entry(
-        entry.fmt, entry.content_type, b"".join(chunks), snapshot, None, links=entry.links
+        entry.fmt, entry.content_type, body, snapshot, None, links=entry.links, extra=entry.extra
     )

@@ -1,4 +1,5 @@
-"""For operators: ``/metrics``, the app-wide error handlers, and the optional access log.
+"""For operators: ``/metrics`` behind FEEDSVC_METRICS_TOKEN, the app-wide error handlers, and the
+optional access log.
 
 The handlers answer through :mod:`feedsvc.web.errors` (never cached; JSON under ``/api/``, text
 elsewhere). The feed hot path sends its own errors before Flask is reached.
@@ -16,9 +17,13 @@ from werkzeug.exceptions import HTTPException
 
 from feedsvc import current_services
 from feedsvc.store.db import DB_UNAVAILABLE
+from feedsvc.web.auth import challenge, token_matches
 from feedsvc.web.errors import NO_STORE, app_error, database_unavailable, not_cached
 
 bp = Blueprint("ops", __name__)
+# Registered only when FEEDSVC_METRICS_TOKEN is set: otherwise the public listener has no
+# /metrics at all (a 404 like any unknown path); FEEDSVC_METRICS_BIND serves it elsewhere.
+metrics_bp = Blueprint("metrics", __name__)
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("feedsvc.access")
@@ -26,11 +31,32 @@ access_log = logging.getLogger("feedsvc.access")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-@bp.get("/metrics")
+@metrics_bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus text format (or OpenMetrics when the scraper asks for it)."""
-    body, content_type = current_services().metrics.exposition(request.headers.get("Accept"))
+    """Prometheus text format (or OpenMetrics when the scraper asks for it), for the bearer of
+    FEEDSVC_METRICS_TOKEN only."""
+    services = current_services()
+    token = services.settings.metrics_token
+    failure = _metrics_credentials(request.headers.get("Authorization"), token)
+    if failure is not None:
+        # The reason only: never the header, whose value may be a real token.
+        log.info("metrics: refused: %s", failure)
+        return app_error(401, f"401 Unauthorized: {failure}", {"WWW-Authenticate": challenge()})
+    body, content_type = services.metrics.exposition(request.headers.get("Accept"))
     return Response(body, content_type=content_type, headers={"Cache-Control": NO_STORE})
+
+
+def _metrics_credentials(header: str | None, token: str | None) -> str | None:
+    """Why ``header`` does not carry ``token`` as a bearer token, or None when it does."""
+    scheme, _, presented = (header or "").strip(" \t").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip(" \t"):
+        return "send FEEDSVC_METRICS_TOKEN as 'Authorization: Bearer TOKEN'"
+    presented = presented.strip(" \t")
+    # Constant time, whatever the guess (web.auth compares digests of equal length); tokens
+    # are ASCII (RFC 6750 §2.1), and the header reaches us decoded as latin-1.
+    if token is None or not presented.isascii() or not token_matches(presented, (token,)):
+        return "the bearer token is not FEEDSVC_METRICS_TOKEN"
+    return None
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,11 +10,14 @@ from flask import Blueprint, Response, request
 
 from feedsvc import current_services, store
 from feedsvc.http.conditional import format_http_date, is_not_modified
+from feedsvc.http.page_policy import page_headers
 from feedsvc.publish.snapshot import strong_etag
 from feedsvc.render import opml, page
 from feedsvc.web.errors import NO_STORE, NOSNIFF, RETRY_LATER
 
 bp = Blueprint("pages", __name__)
+
+log = logging.getLogger(__name__)
 
 PAGE_MAX_AGE = 60
 
@@ -39,6 +43,18 @@ def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> R
     ):
         return Response(status=304, headers=headers)
     return Response(body, content_type=content_type, headers=headers)
+
+
+@bp.after_app_request
+def protect_html(response: Response) -> Response:
+    """Every HTML page Flask sends (the index; any other that comes) carries the browser
+    protections of feed pages (http/page_policy.py): its images are the service's own."""
+    html = response.mimetype == "text/html" and response.status_code != 304
+    if html and "Content-Security-Policy" not in response.headers:
+        for name, value in page_headers(current_services().settings.base_url):
+            response.headers[name] = value
+        response.headers["X-Content-Type-Options"] = NOSNIFF
+    return response
 
 
 def _categories() -> tuple[list[Any], datetime | None]:
@@ -108,7 +124,10 @@ def healthz() -> tuple[dict[str, Any], int, dict[str, str]]:
             recorded = store.get_meta(session, "last_success")
         last_success = datetime.fromisoformat(recorded) if recorded else None
     except Exception as exc:
-        body["database"] = f"unreachable: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        # The reason stays in the log: a driver's message names the database's host and port,
+        # which no public answer may reveal (issue 13, finding 5).
+        log.warning("healthz: database unreachable: %s", _first_line(exc))
+        body["database"] = "unreachable"
         status = 503
     if last_success is None:
         body["last_regeneration_age_seconds"] = None
@@ -126,3 +145,9 @@ def healthz() -> tuple[dict[str, Any], int, dict[str, str]]:
     if status == 503:
         headers.update(RETRY_LATER)
     return body, status, headers
+
+
+def _first_line(exc: BaseException) -> str:
+    """The exception's class and the first line of its message (the rest is SQL and a link)."""
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

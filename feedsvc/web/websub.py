@@ -20,6 +20,7 @@ from flask import Blueprint, Request, Response, request
 from werkzeug.formparser import FormDataParser
 
 from feedsvc import current_services
+from feedsvc.http import client as http_client
 from feedsvc.services import Services
 from feedsvc.web.errors import text_response
 from feedsvc.websub import BuiltInHub
@@ -40,8 +41,9 @@ MAX_HEADER_BYTES = 8 * 1024  # every request header, names and values (a subscri
 
 
 def client_address(req: Request) -> str:
-    """The address the per-client limit counts: the peer of this connection."""
-    return req.remote_addr or "unknown"
+    """The address the per-client limit counts: the client behind any trusted proxy
+    (FEEDSVC_TRUSTED_PROXIES), else the peer of this connection."""
+    return http_client.client_address(req.environ, current_services().settings.trusted_proxies)
 
 
 def _hub() -> tuple[Services, BuiltInHub]:

@@ -225,11 +225,13 @@ def group(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[Popen[byte
 
 @dataclass
 class Instance:
-    """One running ``make serve``: its base URL, process (group leader) and log."""
+    """One running ``make serve``: its base URL, process (group leader) and log, and the base
+    URL of its /metrics listener (FEEDSVC_METRICS_BIND) when it has one."""
 
     base: str
     proc: Popen[bytes]
     log: Path
+    metrics: str | None = None
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -246,12 +248,19 @@ class Instance:
 def make_serve(
     env: dict[str, str], log: Path, workers: int = 2, ready: bool = True
 ) -> Iterator[Instance]:
-    """``make serve`` on a free port, stopped at the end (its whole process group, and only it).
-    With ``ready``, waits until it serves ``/feeds/all.rss`` (else call :func:`wait_ready`)."""
-    port = free_port()
-    env = {**env, "FEEDSVC_BIND": f"127.0.0.1:{port}", "FEEDSVC_WORKERS": str(workers)}
+    """``make serve`` on a free port (and its scheduler's /metrics listener on another), stopped
+    at the end (its whole process group, and only it). With ``ready``, waits until it serves
+    ``/feeds/all.rss`` (else call :func:`wait_ready`)."""
+    port, metrics_port = free_port(), free_port()
+    env = {
+        **env,
+        "FEEDSVC_BIND": f"127.0.0.1:{port}",
+        "FEEDSVC_WORKERS": str(workers),
+        "FEEDSVC_METRICS_BIND": f"127.0.0.1:{metrics_port}",
+    }
     with group(["make", "--no-print-directory", "serve"], env, log) as proc:
-        instance = Instance(f"http://127.0.0.1:{port}", proc, log)
+        metrics = f"http://127.0.0.1:{metrics_port}"
+        instance = Instance(f"http://127.0.0.1:{port}", proc, log, metrics)
         if ready:
             wait_ready(instance.base)
         yield instance
@@ -365,13 +374,14 @@ def has_article(base: str, article_id: str, path: str = "/feeds/all.json") -> bo
     )
 
 
-def workers_loaded(base: str, workers: int, feeds: int = 1 + len(SLUGS)) -> bool:
+def workers_loaded(instance: Instance, workers: int, feeds: int = 1 + len(SLUGS)) -> bool:
     """Whether ``workers`` worker processes each hold ``feeds`` snapshots in memory, as their
     ``feedsvc_worker_snapshots`` series in /metrics say (one per process, flushed each second).
     Sends a few feed requests first, so that every worker has had one."""
+    assert instance.metrics is not None, "an instance with a /metrics listener (make_serve)"
     for _ in range(4 * workers):
-        requests.get(base + FEED_PATHS[0], timeout=5)
-    text = requests.get(base + "/metrics", timeout=5).text
+        requests.get(instance.base + FEED_PATHS[0], timeout=5)
+    text = requests.get(instance.metrics + "/metrics", timeout=5).text
     values = re.findall(r"^feedsvc_worker_snapshots\{[^}]*\} (\S+)$", text, re.MULTILINE)
     return len(values) >= workers and all(float(v) >= feeds for v in values)
 

@@ -87,6 +87,33 @@ def test_one_client_gets_429_with_retry_after_beyond_its_requests_per_minute(
     assert subscribe(app, "https://v6-9.example/cb", client="2001:db8::ffff").status_code == 429
 
 
+def test_behind_the_proxy_each_forwarded_client_has_its_own_allowance(
+    database_url: str, apps: list[Flask]
+) -> None:
+    """Behind the shipped nginx every peer is 127.0.0.1: the limit counts X-Forwarded-For's
+    client (the peer is a trusted proxy), and a forged header from an untrusted peer is not
+    believed."""
+    app = hub_app(database_url, FEEDSVC_WEBSUB_REQUESTS_PER_MINUTE="2")
+    apps.append(app)
+
+    def through_proxy(callback: str, client: str, peer: str = "127.0.0.1") -> int:
+        data = {"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.callback": callback}
+        environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": client}
+        return app.test_client().post("/websub", data=data, environ_base=environ).status_code
+
+    assert [through_proxy(f"https://a{n}.example/cb", "198.51.100.1") for n in range(3)] == [
+        202,
+        202,
+        429,
+    ]
+    assert through_proxy("https://b.example/cb", "198.51.100.2") == 202
+    # An untrusted peer forging the header is counted as itself, whatever it claims.
+    forged = [
+        through_proxy(f"https://c{n}.example/cb", f"192.0.2.{n}", "203.0.113.5") for n in range(3)
+    ]
+    assert forged == [202, 202, 429]
+
+
 def test_the_per_client_table_stays_bounded_under_rotating_addresses() -> None:
     now = [0.0]
     limiter = RateLimiter(per_minute=2, max_clients=1000, clock=lambda: now[0])

@@ -1,21 +1,31 @@
 """The pages for people in a real browser: Debian's Chromium, driven by Selenium through Debian's
 chromedriver (nothing downloads a browser), against ``make run`` on a free loopback port.
 
+The pages' Content-Security-Policy (issue 13, finding 11) is in force: every image must still
+load, the demo photos from the service and one article's photo from another origin (a photo
+host started here), and the browser must report no violation of the policy.
+
 Screenshots at phone and desktop widths land in ``test-output/screenshots/`` (gitignored).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from tests.helpers.app import article
 from tests.helpers.paths import REPO
 from tests.helpers.servers import free_port, started, wait_for
 
@@ -70,10 +80,13 @@ class Viewport:
 PHONE = Viewport("phone", 390, 844, True)
 DESKTOP = Viewport("desktop", 1366, 900, False)
 
-# Reads every image of the items after scrolling each into view (lazy ones load only then).
+TOKEN = "browser-test-token"
+FOREIGN_ID = "anh-noi-khac"  # the article whose photo comes from another origin
+
+# Reads every image of the page after scrolling each into view (lazy ones load only then).
 LOAD_IMAGES_JS = """
 const done = arguments[arguments.length - 1];
-const images = [...document.querySelectorAll("main article img")];
+const images = [...document.images];
 (async () => {
   for (const img of images) {
     img.scrollIntoView({block: "center"});
@@ -85,8 +98,19 @@ const images = [...document.querySelectorAll("main article img")];
     }
   }
   window.scrollTo(0, 0);
-  done(images.map((img) => ({src: img.currentSrc, width: img.naturalWidth, alt: img.alt})));
+  done(images.map((img) => ({
+    src: img.currentSrc, width: img.naturalWidth, alt: img.alt, item: !!img.closest("main article"),
+  })));
 })();
+"""
+
+# Before any page script could run (CDP-injected scripts are not subject to the page's CSP):
+# remember every Content-Security-Policy violation the page reports.
+RECORD_VIOLATIONS_JS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push({directive: e.effectiveDirective, blocked: e.blockedURI});
+});
 """
 
 ITEMS_JS = """
@@ -119,8 +143,29 @@ return {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``make run`` on a fresh database (demo newsroom) and a free port; yields its base URL."""
+def photo_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Another origin serving one photo (a newspaper's image host); yields the photo's URL."""
+    root = tmp_path_factory.mktemp("photos")
+    shutil.copy(REPO / "feedsvc" / "static" / "demo" / "ban-lang.jpg", root / "anh.jpg")
+    handler = functools.partial(QuietFiles, directory=str(root))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}/anh.jpg"
+        finally:
+            httpd.shutdown()
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - its signature
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, photo_host: str) -> Iterator[str]:
+    """``make run`` on a fresh database (demo newsroom) and a free port, with one more article
+    whose photo is on ``photo_host``; yields its base URL."""
     tmp = tmp_path_factory.mktemp("browser")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -128,6 +173,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "FEEDSVC_DATABASE_URL": f"sqlite:///{tmp / 'run.db'}",
         "FEEDSVC_BIND": f"127.0.0.1:{port}",
         "FEEDSVC_BASE_URL": base,
+        "FEEDSVC_API_TOKENS": TOKEN,
     }
     log = tmp / "run.log"
     with started(["make", "--no-print-directory", "run"], env, log):
@@ -136,7 +182,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except AssertionError as exc:
             tail = log.read_text(errors="replace")[-3000:]
             raise AssertionError(f"{exc}\n--- make run output (tail) ---\n{tail}") from None
+        record = article(
+            FOREIGN_ID,
+            "thoi-su",
+            published_at=datetime.now(UTC).isoformat(),
+            image={"url": photo_host, "caption": "Ảnh từ máy chủ ảnh của báo"},
+        )
+        stored = requests.put(
+            f"{base}/api/v1/articles/{FOREIGN_ID}",
+            json=record,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+        assert stored.status_code == 201, stored.text
+        wait_until_shown(f"{base}/feeds/thoi-su.html", photo_host)
         yield base
+
+
+def wait_until_shown(url: str, text: str, timeout: float = 30) -> None:
+    """Poll ``url`` until its body contains ``text`` (the regeneration has run)."""
+    deadline = datetime.now(UTC).timestamp() + timeout
+    while datetime.now(UTC).timestamp() < deadline:
+        if text in requests.get(url, timeout=5).text:
+            return
+    raise AssertionError(f"{text!r} not on {url} within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +222,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
     # Both paths given: Selenium Manager is never asked to find (or download) anything.
     service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp / "chromedriver.log"))
     driver = webdriver.Chrome(options=options, service=service)
+    driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS_JS}
+    )
     driver.set_script_timeout(60)
     driver.set_page_load_timeout(60)
     try:
@@ -176,8 +248,25 @@ def open_page(driver: webdriver.Chrome, url: str, viewport: Viewport) -> None:
 
 
 def console_errors(driver: webdriver.Chrome) -> list[dict[str, Any]]:
-    """Console entries at error level since the last call (failed loads, script errors)."""
+    """Console entries at error level since the last call (failed loads, script errors, and
+    Content-Security-Policy violations, which Chromium reports there too)."""
     return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def check_policy(driver: webdriver.Chrome, url: str, photo_hosts: set[str]) -> None:
+    """The page came with its strict policy, and the browser reported no violation of it."""
+    policy = requests.get(url, timeout=5).headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script" not in policy, policy
+    assert "frame-ancestors 'none'" in policy, policy
+    for host in photo_hosts:
+        assert host in policy, (host, policy)
+    assert driver.execute_script("return window.__cspViolations") == []
+
+
+def check_images(images: list[dict[str, Any]]) -> None:
+    """Every image of the page (photos, icon) loaded, under the policy."""
+    broken = [image for image in images if image["width"] <= 0]
+    assert broken == [], f"images that did not load: {broken}"
 
 
 def save_screenshots(driver: webdriver.Chrome, name: str, viewport: Viewport) -> list[Path]:
@@ -228,13 +317,19 @@ def test_index_page(server: str, browser: webdriver.Chrome, viewport: Viewport) 
         "return [...document.querySelectorAll('.cards h3 a')].map((a) => a.href)"
     )
     assert f"{server}/feeds/all.html" in cards and f"{server}/feeds/thoi-su.html" in cards
+    images = browser.execute_async_script(LOAD_IMAGES_JS)
+    assert images, "the masthead's icon"
+    check_images(images)
     check_layout(browser.execute_script(LAYOUT_JS), viewport)
     save_screenshots(browser, "index", viewport)
+    check_policy(browser, f"{server}/", set())
     assert console_errors(browser) == []
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=lambda v: v.name)
-def test_category_page(server: str, browser: webdriver.Chrome, viewport: Viewport) -> None:
+def test_category_page(
+    server: str, photo_host: str, browser: webdriver.Chrome, viewport: Viewport
+) -> None:
     open_page(browser, f"{server}/feeds/thoi-su.html", viewport)
     links = browser.execute_script(LINKS_JS)
     assert {(link["type"], link["href"]) for link in links} == {
@@ -249,12 +344,17 @@ def test_category_page(server: str, browser: webdriver.Chrome, viewport: Viewpor
     times = [item["datetime"] for item in items]
     assert times == sorted(times, reverse=True), "newest first"
     images = browser.execute_async_script(LOAD_IMAGES_JS)
-    assert len(images) > 10
-    broken = [image for image in images if image["width"] <= 0]
-    assert broken == [], f"images that did not load: {broken}"
-    assert all(image["alt"] for image in images), "every demo photo has a caption as its alt"
+    photos = [image for image in images if image["item"]]
+    assert len(photos) > 10
+    check_images(images)
+    assert all(image["alt"] for image in photos), "every photo has its caption as its alt"
+    # The newest item's photo comes from another origin, which the page's policy names.
+    assert photos[0]["src"] == photo_host, photos[0]
+    assert all(image["src"].startswith(f"{server}/static/") for image in photos[1:])
     copy = browser.execute_script("return document.querySelector('.subscribe code').textContent")
     assert copy == f"{server}/feeds/thoi-su.rss"
     check_layout(browser.execute_script(LAYOUT_JS), viewport)
     save_screenshots(browser, "thoi-su", viewport)
+    photo_origin = photo_host.rsplit("/", 1)[0]
+    check_policy(browser, f"{server}/feeds/thoi-su.html", {photo_origin})
     assert console_errors(browser) == []

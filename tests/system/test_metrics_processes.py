@@ -30,7 +30,9 @@ if sys.argv[1] == "count":
     services.regenerator.run(force=True)
     services.shutdown()
 else:
-    body = client.get("/metrics").get_data(as_text=True)
+    assert client.get("/metrics").status_code == 401  # only for the bearer of the token
+    body = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"})
+    body = body.get_data(as_text=True)
     services.shutdown()
     print(json.dumps({"pid": os.getpid(), "body": body}))
 """
@@ -47,6 +49,7 @@ def test_processes_sharing_a_multiprocess_dir_add_up(
         "FEEDSVC_BASE_URL": "http://feeds.test",
         "FEEDSVC_SITE_URL": "https://bienphong.example",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+        "FEEDSVC_METRICS_TOKEN": "scrape-token",
     }
 
     def python(*args: str) -> subprocess.Popen[str]:

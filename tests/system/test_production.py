@@ -224,12 +224,18 @@ def metric_total(text: str, name: str) -> float:
 def test_systemd_units_run_the_service(tmp_path: Path) -> None:
     """The two ExecStart lines, run as systemd would (the unit's Environment= and the env file's
     variables), serve feeds and regenerate: the web unit alone renders nothing, the scheduler
-    unit does, and /metrics adds up both (their shared multiprocess directory)."""
+    unit does, and the scheduler's /metrics listener (FEEDSVC_METRICS_BIND, from the env file both
+    units read) adds up both (their shared multiprocess directory); the workers have none."""
     web_unit, scheduler_unit = UNITS / "feedsvc-web.service", UNITS / "feedsvc-scheduler.service"
     assert "FEEDSVC_SCHEDULER=off exec" in exec_start(web_unit)
     with database("sqlite", tmp_path) as url:
-        port = free_port()
-        env = settings_env(url, FEEDSVC_BIND=f"127.0.0.1:{port}", FEEDSVC_WORKERS="2")
+        port, metrics_port = free_port(), free_port()
+        env = settings_env(
+            url,
+            FEEDSVC_BIND=f"127.0.0.1:{port}",
+            FEEDSVC_WORKERS="2",
+            FEEDSVC_METRICS_BIND=f"127.0.0.1:{metrics_port}",
+        )
         seed(env, regenerate=False)
         runtime = tmp_path / "run"
         web_env = {**env, **unit_environment(web_unit, runtime)}
@@ -244,14 +250,19 @@ def test_systemd_units_run_the_service(tmp_path: Path) -> None:
                 for path in FEED_PATHS:
                     wait_for(base + path, timeout=30)
                 wait_for(f"{base}/healthz", timeout=10)
+                assert requests.get(f"{base}/metrics", timeout=5).status_code == 404
+                scrape = f"http://127.0.0.1:{metrics_port}/metrics"
+
+                def counted(name: str) -> bool:
+                    return metric_total(requests.get(scrape, timeout=5).text, name) > 0
+
                 wait_until(
-                    lambda: (
-                        metric_total(
-                            requests.get(f"{base}/metrics", timeout=5).text,
-                            "feedsvc_regeneration_runs_total",
-                        )
-                        > 0
-                    ),
+                    lambda: counted("feedsvc_regeneration_runs_total"),
                     5,
-                    "the scheduler's runs in the workers' /metrics",
+                    "the scheduler's runs on its /metrics listener",
+                )
+                wait_until(
+                    lambda: counted("feedsvc_feed_requests_total"),
+                    5,
+                    "the workers' feed requests on the scheduler's /metrics listener",
                 )

@@ -11,6 +11,7 @@ from email.utils import format_datetime, formatdate
 import pytest
 
 from feedsvc.http.conditional import (
+    MAX_ACCEPT_ENCODING,
     accepts_gzip,
     format_http_date,
     is_not_modified,
@@ -309,6 +310,10 @@ def test_format_http_date_refuses_years_beyond_four_digits(ts: int) -> None:
         ("gzip;q=0.\u0665", False),  # non-ASCII digit
         ("gzip;level=9", False),
         ("*;q=bad", False),
+        # Up to MAX_ACCEPT_ENCODING characters the header is read; longer, identity.
+        (" " * (MAX_ACCEPT_ENCODING - 4) + "gzip", True),
+        (" " * (MAX_ACCEPT_ENCODING - 3) + "gzip", False),
+        ("br, " * 1000 + "gzip", False),
     ],
 )
 def test_accepts_gzip(header: str | None, expected: bool) -> None:

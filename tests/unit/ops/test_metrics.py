@@ -22,9 +22,19 @@ from feedsvc.store.db import Database
 from tests.helpers.app import START, article, load, services
 from tests.helpers.metrics import Samples, parse, series, value
 
+METRICS_TOKEN = "metrics-test-token"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    """/metrics on the app's own listener, for the bearer of this token (tests/security has
+    the rest: it is not there without one)."""
+    return {"FEEDSVC_METRICS_TOKEN": METRICS_TOKEN}
+
 
 def scrape(client: FlaskClient) -> Samples:
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=SCRAPER)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.mimetype == "text/plain"
@@ -127,7 +137,8 @@ def test_a_run_that_cannot_finish_counts_as_a_failure(
 def test_database_down_is_reported_without_querying_it(unreachable_app: Flask) -> None:
     s = services(unreachable_app)
     s.registry.poll(s.db)  # what the watcher thread does every 0.2 s
-    samples = scrape(unreachable_app.test_client())
+    body, _ = s.metrics.exposition(None)
+    samples = parse(body.decode())
     assert value(samples, "feedsvc_database_up") == 0
     for name in ("feedsvc_articles_stored", "feedsvc_regeneration_last_success_age_seconds"):
         assert series(samples, name) == []
@@ -153,7 +164,7 @@ def test_unknown_feeds_share_one_label(newsroom: Flask, client: FlaskClient) -> 
 def test_exposition_format_follows_accept(
     client: FlaskClient, accept: str | None, content_type: str, tail: str
 ) -> None:
-    response = client.get("/metrics", headers={"Accept": accept} if accept else {})
+    response = client.get("/metrics", headers={**SCRAPER, **({"Accept": accept} if accept else {})})
     assert response.headers["Content-Type"].startswith(content_type)
     assert response.get_data(as_text=True).endswith(tail)
 
