@@ -18,7 +18,7 @@ from feedsvc.store.models import Category
 from feedsvc.store.reading import ArticleRow
 
 # Bump when rendering changes, so every feed is rendered again with the new code.
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 
 
 def tag_uri(authority: str, article_id: str) -> str:
