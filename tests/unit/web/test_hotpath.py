@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from requests.utils import parse_header_links
 from sqlalchemy import event
 
 from feedsvc.http.conditional import format_http_date, parse_http_date
@@ -215,6 +216,39 @@ def test_a_worker_that_never_loaded_answers_503_not_404() -> None:
         assert response.headers["Retry-After"] == "5"
     finally:
         services(app).shutdown()
+
+
+# --- WebSub links: one field (issue 14, problem 6) ---------------------------------------------
+
+
+@pytest.mark.parametrize("settings_overrides", [{"FEEDSVC_WEBSUB_HUB": "self"}], ids=["hub"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_one_link_field_carries_hub_and_self(newsroom: Flask, fmt: str) -> None:
+    client = newsroom.test_client()
+    path = f"/feeds/thoi-su.{fmt}"
+    first = client.get(path)
+    responses = {
+        "200": first,
+        "HEAD": client.head(path),
+        "gzip": client.get(path, headers={"Accept-Encoding": "gzip"}),
+        "limit": client.get(f"{path}?limit=1"),
+        "304": client.get(path, headers={"If-None-Match": first.headers["ETag"]}),
+    }
+    assert responses["304"].status_code == 304
+    expected = {"hub": "http://feeds.test/websub", "self": f"http://feeds.test{path}"}
+    for case, response in responses.items():
+        (field,) = response.headers.getlist("Link")  # exactly one field
+        links = parse_header_links(field)
+        assert len(links) == 2 and {link["rel"]: link["url"] for link in links} == expected, case
+        # A client that keeps headers in a dictionary (the last field wins) keeps both.
+        kept = dict(response.headers.items())["Link"]
+        assert {link["rel"] for link in parse_header_links(kept)} == {"hub", "self"}, case
+    assert client.get("/feeds/thoi-su.html").headers.getlist("Link") == []
+
+
+def test_no_hub_no_link(newsroom: Flask) -> None:
+    for fmt in FORMATS:
+        assert newsroom.test_client().get(f"/feeds/thoi-su.{fmt}").headers.getlist("Link") == []
 
 
 # --- a known feed before its first snapshot (issue 14, problem 8) -------------------------------
