@@ -28,6 +28,33 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "regenerator"
 LEASE_SECONDS = 10.0
 WATCH_SECONDS = 0.1
+WATCH_JOB = "watch"
+
+
+class SkippedWatchTick(logging.Filter):
+    """Turns APScheduler's "maximum number of running instances reached" warning for the watch
+    job into a debug line of ours.
+
+    The watch job is due every 0.1 s and may run for a whole regeneration (and every write
+    through the API asks for a tick at once), so a tick that finds the previous one still
+    running is how it works under a burst, not a fault: the running tick covers it. The sweep's
+    warning, a real overrun, stays a warning.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (dropped) for a skipped watch tick, after logging it at debug level."""
+        args = record.args if isinstance(record.args, tuple) else ()
+        job = args[0] if args else None
+        message = record.msg if isinstance(record.msg, str) else ""
+        if getattr(job, "id", None) == WATCH_JOB and "maximum number of running" in message:
+            log.debug("scheduler: watch tick skipped, the previous one is still running")
+            return False
+        return True
+
+
+# The logger APScheduler's schedulers write to unless given another (apscheduler.schedulers.base).
+_APSCHEDULER_LOG = logging.getLogger("apscheduler.scheduler")
+_SKIPPED_WATCH_TICK = SkippedWatchTick()
 
 
 class RegenerationScheduler:
@@ -74,11 +101,12 @@ class RegenerationScheduler:
             misfire_grace_time=max(1, self.interval),
             next_run_time=self.clock.now(),
         )
+        _APSCHEDULER_LOG.addFilter(_SKIPPED_WATCH_TICK)  # once per process (the same object)
         self._scheduler.add_job(
             self.watch,
             "interval",
             seconds=self.watch_seconds,
-            id="watch",
+            id=WATCH_JOB,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
@@ -106,7 +134,7 @@ class RegenerationScheduler:
     def wake(self) -> None:
         """Run the watch job now (a write happened in this process)."""
         if self._scheduler.running:
-            job = self._scheduler.get_job("watch")
+            job = self._scheduler.get_job(WATCH_JOB)
             if job is not None:
                 job.modify(next_run_time=datetime.now(job.next_run_time.tzinfo))
 
