@@ -82,6 +82,7 @@ class RegenerationScheduler:
         self._seen_changes = -1
         self._next_embargo: datetime | None = None
         self._run_lock = threading.Lock()
+        self._lease_lock = threading.Lock()
         self.sweeps = 0
         self._scheduler: BaseScheduler = (
             BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
@@ -200,6 +201,13 @@ class RegenerationScheduler:
 
     def _hold_lease(self) -> bool:
         """Take or renew the lease when it is due; True while this process holds it."""
+        # The sweep and the watch job run on two threads: one at a time here, or at start both
+        # would insert the lease row and the loser would log it lost "to another process".
+        with self._lease_lock:
+            return self._take_lease()
+
+    def _take_lease(self) -> bool:
+        """:meth:`_hold_lease`'s work, under its lock."""
         now = self.clock.now()
         renew_at = None
         if self._lease_until is not None:
