@@ -25,6 +25,7 @@ class PreparedResponse(Response):
     304, where a feed's 304 carries it (RFC 9110 §15.4.5 lets a 304 send the validators)."""
 
     def get_wsgi_headers(self, environ: Any) -> Headers:
+        """werkzeug's headers, with the prepared Last-Modified back on a 304."""
         headers = super().get_wsgi_headers(environ)
         modified = self.headers.get("Last-Modified")
         if self.status_code == 304 and modified is not None:
