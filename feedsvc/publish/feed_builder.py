@@ -13,11 +13,12 @@ from datetime import datetime
 
 from feedsvc.config import Settings
 from feedsvc.render.feed import CategoryRef, Feed, Image, Item
+from feedsvc.store.articles import item_updated
 from feedsvc.store.models import Category
 from feedsvc.store.reading import ArticleRow
 
 # Bump when rendering changes, so every feed is rendered again with the new code.
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 
 
 def tag_uri(authority: str, article_id: str) -> str:
@@ -60,13 +61,14 @@ def build_item(settings: Settings, article: ArticleRow, names: Mapping[str, str]
             mime_type=article.image_mime_type,
             length=article.image_length,
         )
+    updated = item_updated(article.published_at, article.updated_at, article.revised_at)
     return Item(
         id=tag_uri(settings.tag_authority, article.id),
         article_id=article.id,
         url=article.url,
         title=article.title,
         published=published,
-        updated=(article.updated_at or article.published_at).astimezone(tz),
+        updated=updated.astimezone(tz),
         summary=article.summary,
         content_html=article.content_html,
         author=article.author,
@@ -75,8 +77,16 @@ def build_item(settings: Settings, article: ArticleRow, names: Mapping[str, str]
             for link in article.links
         ),
         image=image,
-        record_digest=article.record_hash,
+        record_digest=_item_digest(article),
     )
+
+
+def _item_digest(article: ArticleRow) -> str:
+    """What the item is built from, as one digest: the record's, and the moment of its last
+    correction (which moves the item's updated time without changing the record)."""
+    if article.revised_at is None:
+        return article.record_hash
+    return f"{article.record_hash}:{article.revised_at.isoformat()}"
 
 
 def _item(

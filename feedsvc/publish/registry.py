@@ -10,12 +10,15 @@ import ctypes
 import ctypes.util
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
+
+from sqlalchemy.orm import Session
 
 from feedsvc import store
 from feedsvc.ops.periodic import ProcessThread
 from feedsvc.publish.snapshot import FormatEntry, Snapshot, from_bundle
+from feedsvc.render import PAGES, RENDERERS
 from feedsvc.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,11 @@ class SnapshotRegistry:
         self.seen_counter = -1
         self.db_ok = True
         self.db_error: str | None = None
+        # Every path a feed that exists is served at (``all``'s and each category's), rendered
+        # or not: the hot path answers a miss on one of them 503, not 404 (a category just
+        # created has no snapshot yet). Replaced whole, never changed in place.
+        self.known_paths: frozenset[str] = frozenset()
+        self._known_changes = -1  # the ``changes`` counter known_paths was read at
 
     def install(self, snapshot: Snapshot) -> bool:
         """Serve ``snapshot`` unless a newer version of that feed is already served."""
@@ -93,11 +101,26 @@ class SnapshotRegistry:
         self.seen_counter = counter
         return installed
 
+    def learn_feeds(self, keys: Iterable[str]) -> None:
+        """Know that the feeds ``keys`` exist (``all``, category slugs), rendered or not."""
+        paths = {f"/feeds/{key}.{fmt}" for key in keys for fmt in (*RENDERERS, *PAGES)}
+        if not paths <= self.known_paths:
+            self.known_paths = self.known_paths | paths
+
+    def refresh_known(self, session: Session) -> None:
+        """Learn the categories' feeds when the change counter moved (a category's creation
+        moves it): a tiny query, then one more only after a write."""
+        changes = store.read_counter(session, "changes")
+        if changes != self._known_changes:
+            self.learn_feeds(store.feed_keys(session))
+            self._known_changes = changes
+
     def poll(self, db: Database) -> None:
         """Refresh if the snapshot counter moved; remember whether the database answered."""
         try:
             with db.reading() as session:
                 counter = store.read_counter(session, "snapshots")
+                self.refresh_known(session)
             if counter != self.seen_counter:
                 self.refresh(db)
         except Exception as exc:

@@ -28,6 +28,33 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "regenerator"
 LEASE_SECONDS = 10.0
 WATCH_SECONDS = 0.1
+WATCH_JOB = "watch"
+
+
+class SkippedWatchTick(logging.Filter):
+    """Turns APScheduler's "maximum number of running instances reached" warning for the watch
+    job into a debug line of ours.
+
+    The watch job is due every 0.1 s and may run for a whole regeneration (and every write
+    through the API asks for a tick at once), so a tick that finds the previous one still
+    running is how it works under a burst, not a fault: the running tick covers it. The sweep's
+    warning, a real overrun, stays a warning.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (dropped) for a skipped watch tick, after logging it at debug level."""
+        args = record.args if isinstance(record.args, tuple) else ()
+        job = args[0] if args else None
+        message = record.msg if isinstance(record.msg, str) else ""
+        if getattr(job, "id", None) == WATCH_JOB and "maximum number of running" in message:
+            log.debug("scheduler: watch tick skipped, the previous one is still running")
+            return False
+        return True
+
+
+# The logger APScheduler's schedulers write to unless given another (apscheduler.schedulers.base).
+_APSCHEDULER_LOG = logging.getLogger("apscheduler.scheduler")
+_SKIPPED_WATCH_TICK = SkippedWatchTick()
 
 
 class RegenerationScheduler:
@@ -55,6 +82,7 @@ class RegenerationScheduler:
         self._seen_changes = -1
         self._next_embargo: datetime | None = None
         self._run_lock = threading.Lock()
+        self._lease_lock = threading.Lock()
         self.sweeps = 0
         self._scheduler: BaseScheduler = (
             BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
@@ -74,11 +102,12 @@ class RegenerationScheduler:
             misfire_grace_time=max(1, self.interval),
             next_run_time=self.clock.now(),
         )
+        _APSCHEDULER_LOG.addFilter(_SKIPPED_WATCH_TICK)  # once per process (the same object)
         self._scheduler.add_job(
             self.watch,
             "interval",
             seconds=self.watch_seconds,
-            id="watch",
+            id=WATCH_JOB,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
@@ -106,7 +135,7 @@ class RegenerationScheduler:
     def wake(self) -> None:
         """Run the watch job now (a write happened in this process)."""
         if self._scheduler.running:
-            job = self._scheduler.get_job("watch")
+            job = self._scheduler.get_job(WATCH_JOB)
             if job is not None:
                 job.modify(next_run_time=datetime.now(job.next_run_time.tzinfo))
 
@@ -172,6 +201,13 @@ class RegenerationScheduler:
 
     def _hold_lease(self) -> bool:
         """Take or renew the lease when it is due; True while this process holds it."""
+        # The sweep and the watch job run on two threads: one at a time here, or at start both
+        # would insert the lease row and the loser would log it lost "to another process".
+        with self._lease_lock:
+            return self._take_lease()
+
+    def _take_lease(self) -> bool:
+        """:meth:`_hold_lease`'s work, under its lock."""
         now = self.clock.now()
         renew_at = None
         if self._lease_until is not None:

@@ -65,7 +65,7 @@ class FormatEntry:
     identity: Variant
     gzip: Variant
     spans: ItemSpans | None = None
-    links: tuple[str, ...] = ()  # Link header values (WebSub hub and self)
+    links: tuple[str, ...] = ()  # Link values (WebSub hub and self), sent as one field
     # More headers of a 200 (a page's browser protections, http/page_policy.py); feeds have none.
     extra: tuple[tuple[str, str], ...] = ()
 
@@ -104,7 +104,10 @@ def build_headers(
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
     ]
-    common += [("Link", link) for link in links]
+    if links:
+        # One field holding both links, as deliveries send it (WebSub §7): clients that keep
+        # headers in a dictionary keep only the last of repeated fields, losing the hub.
+        common.append(("Link", ", ".join(links)))
     full = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
     if gzipped:
         full.append(("Content-Encoding", "gzip"))

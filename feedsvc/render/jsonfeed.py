@@ -14,9 +14,10 @@ from feedsvc.render._common import (
     clean_feed,
     content_html,
     fallback_text,
+    image_type,
     rfc3339,
 )
-from feedsvc.render.feed import Feed, Item
+from feedsvc.render.feed import Feed, Image, Item
 
 VERSION = "https://jsonfeed.org/version/1.1"
 MEDIA_TYPE = "application/feed+json"
@@ -76,7 +77,22 @@ def item_object(item: Item, feed: Feed) -> dict[str, Any]:
         obj["authors"] = [{"name": item.author}]
     if item.categories:
         obj["tags"] = [ref.name for ref in item.categories]
+    attachment = None if item.image is None else _attachment(item.image)
+    if attachment is not None:
+        obj["attachments"] = [attachment]
     return obj
+
+
+def _attachment(image: Image) -> dict[str, Any] | None:
+    """The lead photo as an attachment, for readers that take enclosures from ``attachments``
+    only; None when its media type is unknown (JSON Feed 1.1 requires ``mime_type``)."""
+    kind = image_type(image)
+    if not kind:
+        return None
+    attachment: dict[str, Any] = {"url": image.url, "mime_type": kind}
+    if image.length:  # 0 or None: the size is not known (the photo is never fetched)
+        attachment["size_in_bytes"] = image.length
+    return attachment
 
 
 def _dumps(value: dict[str, Any]) -> bytes:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -28,7 +29,48 @@ def record_hash(record: ArticleRecord) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def _article_row(record: ArticleRecord, digest: str, now: datetime) -> dict[str, object]:
+class _Stored(NamedTuple):
+    """What an upsert needs to know of an article already stored."""
+
+    record_hash: str
+    deleted_at: datetime | None
+    updated_at: datetime | None
+    revised_at: datetime | None
+    slugs: list[str]
+
+
+def item_updated(
+    published_at: datetime, updated_at: datetime | None, revised_at: datetime | None
+) -> datetime:
+    """An item's updated time: the later of its ``updated_at`` (else ``published_at``) and the
+    moment its last visible change was accepted (``revised_at``)."""
+    given = updated_at or published_at
+    return given if revised_at is None or revised_at <= given else revised_at
+
+
+def revised_at(
+    record: ArticleRecord, digest: str, old: _Stored | None, now: datetime
+) -> datetime | None:
+    """The ``revised_at`` to store with ``record`` (its digest ``digest``) replacing ``old``.
+
+    ``now``, the moment of the change, when the record changes what readers see: any field but
+    ``updated_at`` (an ``updated_at`` sent with it still wins when it is later, see
+    :func:`item_updated`). Otherwise the stored value, kept; a new article has none.
+    """
+    if old is None:
+        return None
+    if old.record_hash == digest:
+        return old.revised_at
+    # The record with the stored updated_at hashes to the stored digest exactly when updated_at
+    # is all that changed: nothing readers see (unknown fields never reach the record).
+    if record_hash(dataclasses.replace(record, updated_at=old.updated_at)) == old.record_hash:
+        return old.revised_at
+    return now
+
+
+def _article_row(
+    record: ArticleRecord, digest: str, now: datetime, revised: datetime | None
+) -> dict[str, object]:
     image = record.image
     return {
         "id": record.id,
@@ -46,6 +88,7 @@ def _article_row(record: ArticleRecord, digest: str, now: datetime) -> dict[str,
         "deleted_at": None,
         "modified_at": now,
         "record_hash": digest,
+        "revised_at": revised,
     }
 
 
@@ -60,6 +103,8 @@ def upsert_articles(
     Returns, per record, ``created``, ``replaced``, ``unchanged`` or ``superseded``. The caller
     has checked that every category exists; ``digests``, when given, are the records'
     :func:`record_hash` computed beforehand (the importer does it in its worker processes).
+    ``now`` is the moment of the change: a correction readers see is dated by it
+    (:func:`revised_at`).
     """
     last_index = {record.id: i for i, record in enumerate(records)}
     existing = _existing_articles(session, list(last_index))
@@ -73,17 +118,17 @@ def upsert_articles(
             continue
         digest = record_hash(record) if digests is None else digests[i]
         old = existing.get(record.id)
-        if old is not None and old[0] == digest and old[1] is None:
+        if old is not None and old.record_hash == digest and old.deleted_at is None:
             statuses.append("unchanged")
             continue
-        row = _article_row(record, digest, now)
+        row = _article_row(record, digest, now, revised_at(record, digest, old, now))
         if old is None:
             statuses.append("created")
             rows_new.append(row)
         else:
-            statuses.append("created" if old[1] is not None else "replaced")
+            statuses.append("created" if old.deleted_at is not None else "replaced")
             rows_changed.append(row)
-            affected.update(old[2])
+            affected.update(old.slugs)
         affected.update(record.categories)
     if rows_new or rows_changed:
         _write_articles(session, rows_new, rows_changed, records, last_index)
@@ -92,23 +137,30 @@ def upsert_articles(
     return statuses
 
 
-def _existing_articles(
-    session: Session, ids: list[str]
-) -> dict[str, tuple[str, datetime | None, list[str]]]:
-    """id -> (record hash, deleted_at, category slugs) for the ids already stored."""
-    found: dict[str, tuple[str, datetime | None, list[str]]] = {}
+_EXISTING = select(
+    Article.id,
+    Article.record_hash,
+    Article.deleted_at,
+    Article.updated_at,
+    Article.revised_at,
+)
+
+
+def _existing_articles(session: Session, ids: list[str]) -> dict[str, _Stored]:
+    """id -> what is stored of it (with its category slugs), for the ids already stored."""
+    found: dict[str, _Stored] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        for aid, digest, deleted_at in session.execute(
-            select(Article.id, Article.record_hash, Article.deleted_at).where(Article.id.in_(chunk))
+        for aid, digest, deleted_at, updated_at, revised in session.execute(
+            _EXISTING.where(Article.id.in_(chunk))
         ):
-            found[aid] = (digest, deleted_at, [])
+            found[aid] = _Stored(digest, deleted_at, updated_at, revised, [])
         if found:
             links = select(ArticleCategory.article_id, ArticleCategory.category_slug).where(
                 ArticleCategory.article_id.in_(chunk)
             )
             for aid, slug in session.execute(links):
-                found[aid][2].append(slug)
+                found[aid].slugs.append(slug)
     return found
 
 

@@ -97,6 +97,10 @@ class Article(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When this row last changed (any field, deletion included): part of every feed fingerprint.
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When a change readers can see (anything but updated_at) was last accepted without an
+    # updated_at newer than the item's: the service's clock. The item's updated time is the
+    # later of this and updated_at (or published_at). None: never corrected that way.
+    revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Hash of the normalised record, so that an identical repeat changes nothing.
     record_hash: Mapped[str] = mapped_column(String(64))
 

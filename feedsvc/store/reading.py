@@ -41,6 +41,7 @@ class ArticleRow:
     modified_at: datetime
     record_hash: str
     links: tuple[LinkRow, ...]
+    revised_at: datetime | None = None  # see Article.revised_at
 
 
 def _visible_ids(category: bool) -> Any:
@@ -85,6 +86,7 @@ def _rows_statements(category: bool) -> tuple[Any, Any]:
             Article.updated_at,
             Article.modified_at,
             Article.record_hash,
+            Article.revised_at,
         )
         .where(Article.id.in_(ids))
         .order_by(Article.published_at.desc(), Article.id.desc())

@@ -248,6 +248,9 @@ def put_category(slug: str) -> Response:
         services.db, services.clock, slug, read_json(dict, _CATEGORY)
     )
     _written(status)
+    # Its feeds answer 503, not 404, until rendered: here at once, in other workers once their
+    # watcher sees the write (feedsvc.publish.registry).
+    services.registry.learn_feeds([record.slug])
     log.info("api: category %s %s", record.slug, status)
     return json_response(record.to_json(), 201 if status == "created" else 200)
 

@@ -89,6 +89,10 @@ class FeedHotPath:
                 # Not loaded yet (a new worker while the database is down): not a 404, which
                 # a proxy could cache or a reader could take as the feed being gone.
                 return self._error(start_response, path, 503, "Feeds are loading.\n")
+            if path in self.registry.known_paths:
+                # A feed that exists but has no snapshot yet (a category just created, or the
+                # first regeneration still running): not gone either.
+                return self._error(start_response, path, 503, "Feed not rendered yet.\n")
             return self._error(start_response, path, 404, "No such feed.\n")
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "GET" and method != "HEAD":

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, request
+from werkzeug.datastructures import Headers
 
 from feedsvc import current_services, store
-from feedsvc.http.conditional import format_http_date, is_not_modified
+from feedsvc.http.conditional import accepts_gzip, is_not_modified
 from feedsvc.http.page_policy import page_headers
-from feedsvc.publish.snapshot import strong_etag
+from feedsvc.publish.snapshot import Variant, gzip_bytes, make_variant
 from feedsvc.render import opml, page
 from feedsvc.web.errors import NO_STORE, NOSNIFF, RETRY_LATER
 
@@ -22,27 +24,53 @@ log = logging.getLogger(__name__)
 PAGE_MAX_AGE = 60
 
 
+class PreparedResponse(Response):
+    """A response sent with its prepared headers: werkzeug drops ``Last-Modified`` from every
+    304, where a feed's 304 carries it (RFC 9110 §15.4.5 lets a 304 send the validators)."""
+
+    def get_wsgi_headers(self, environ: Any) -> Headers:
+        """werkzeug's headers, with the prepared Last-Modified back on a 304."""
+        headers = super().get_wsgi_headers(environ)
+        modified = self.headers.get("Last-Modified")
+        if self.status_code == 304 and modified is not None:
+            headers["Last-Modified"] = modified
+        return headers
+
+
+@lru_cache(maxsize=16)
+def _variants(body: bytes, content_type: str, last_modified: int) -> tuple[Variant, Variant]:
+    """The identity and gzip variants of a page, each with its strong ETag and the header
+    lists of its 200 and 304, as a feed snapshot prepares them (same pages, same work)."""
+    identity, gzipped = (
+        make_variant(content_type, data, last_modified, PAGE_MAX_AGE, gzipped=zipped)
+        for data, zipped in ((body, False), (gzip_bytes(body), True))
+    )
+    if not last_modified:  # no category yet: nothing to date the page by
+        identity, gzipped = (_undated(v) for v in (identity, gzipped))
+    return identity, gzipped
+
+
+def _undated(variant: Variant) -> Variant:
+    def keep(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return tuple(h for h in headers if h[0] != "Last-Modified")
+
+    return Variant(variant.body, variant.etag, keep(variant.headers), keep(variant.headers_304))
+
+
 def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> Response:
-    """A page with a strong ETag, Last-Modified and 304s, like a feed."""
-    etag = strong_etag(body)
+    """A page with strong ETags (one per encoding), Last-Modified, gzip and 304s, like a feed."""
     lm = int(last_modified.timestamp()) if last_modified else 0
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={PAGE_MAX_AGE}",
-        "Vary": "Accept-Encoding",
-        "X-Content-Type-Options": NOSNIFF,
-    }
-    if lm:
-        headers["Last-Modified"] = format_http_date(lm)
+    identity, gzipped = _variants(body, content_type, lm)
+    variant = gzipped if accepts_gzip(request.headers.get("Accept-Encoding")) else identity
     if is_not_modified(
         request.headers.get("If-None-Match"),
         request.headers.get("If-Modified-Since"),
-        etag,
+        variant.etag,
         lm,
         True,
     ):
-        return Response(status=304, headers=headers)
-    return Response(body, content_type=content_type, headers=headers)
+        return PreparedResponse(status=304, headers=variant.headers_304)
+    return PreparedResponse(variant.body, headers=variant.headers)
 
 
 @bp.after_app_request
@@ -91,7 +119,7 @@ def feeds_opml() -> Response:
             text=f"{settings.site_title} – Tất cả tin",
             title=f"{settings.site_title} – Tất cả tin",
             xml_url=f"{base}/feeds/all.rss",
-            html_url=settings.site_url,
+            html_url=f"{base}/feeds/all.html",  # its page, as every other outline
         )
     ] + [
         opml.Outline(

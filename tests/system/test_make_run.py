@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from pathlib import Path
 
 import feedparser
@@ -24,6 +25,9 @@ def test_make_run_serves_the_demo_feeds(tmp_path: Path) -> None:
         "FEEDSVC_BASE_URL": base,
     }
     with started(["make", "--no-print-directory", "run"], env, tmp_path / "run.log"):
+        # From the moment the port opens: 503 until the first regeneration ends, never 404.
+        seen = _statuses_until_served(f"{base}/feeds/thoi-su.rss", timeout=120)
+        assert set(seen) <= {503, 200} and seen[-1] == 200, seen
         feed = wait_for(f"{base}/feeds/thoi-su.rss", timeout=120)
         parsed = feedparser.parse(feed.content)
         assert parsed.bozo == 0, parsed.get("bozo_exception")
@@ -42,6 +46,21 @@ def test_make_run_serves_the_demo_feeds(tmp_path: Path) -> None:
         assert index.status_code == 200 and "/feeds/quoc-phong-an-ninh.rss" in index.text
         for path in ("/feeds/all.atom", "/", "/feeds/nope.rss"):
             assert len(_raw_headers(port, path).get_all("Date") or []) == 1, path
+
+
+def _statuses_until_served(url: str, timeout: float) -> list[int]:
+    """Every status ``url`` answers, as fast as it answers, until it answers 200."""
+    seen: list[int] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            seen.append(requests.get(url, timeout=2).status_code)
+        except requests.ConnectionError:
+            time.sleep(0.01)  # not listening yet
+            continue
+        if seen[-1] == 200:
+            return seen
+    raise AssertionError(f"{url} never answered 200 within {timeout} s: {seen[-5:]}")
 
 
 def _raw_headers(port: int, path: str) -> http.client.HTTPMessage:

@@ -245,7 +245,7 @@ def test_systemd_units_run_the_service(tmp_path: Path) -> None:
         shell = ["/bin/sh", "-c"]
         with started([*shell, exec_start(web_unit)], web_env, tmp_path / "web.log"):
             wait_for(f"{base}/healthz", timeout=60, ok=(503,))
-            assert fetch(base + FEED_PATHS[0]).status == 404  # nothing rendered yet
+            assert fetch(base + FEED_PATHS[0]).status == 503  # known, nothing rendered yet
             with started([*shell, exec_start(scheduler_unit)], scheduler_env, tmp_path / "s.log"):
                 for path in FEED_PATHS:
                     wait_for(base + path, timeout=30)

@@ -333,7 +333,7 @@ def test_atom_feedparser(feed: Feed) -> None:
 TOP_KEYS = {"version", "title", "home_page_url", "feed_url", "description", "icon", "favicon"}
 TOP_KEYS |= {"authors", "language", "hubs", "items"}
 ITEM_KEYS = {"id", "url", "title", "content_html", "content_text", "summary", "image"}
-ITEM_KEYS |= {"date_published", "date_modified", "authors", "tags"}
+ITEM_KEYS |= {"date_published", "date_modified", "authors", "tags", "attachments"}
 
 
 def test_json_top_level(feed: Feed) -> None:

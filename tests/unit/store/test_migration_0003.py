@@ -16,7 +16,7 @@ from typing import Any
 import feedparser
 import pytest
 from flask import Flask
-from sqlalchemy import MetaData, insert, select
+from sqlalchemy import MetaData, insert, select, text
 
 from feedsvc import create_app
 from feedsvc.clock import FrozenClock
@@ -166,15 +166,18 @@ def titles(app: Flask, path: str) -> dict[str, str]:
 
 def test_stored_markup_is_converted_and_the_feeds_regenerated(database_at_0002: Database) -> None:
     db = database_at_0002
-    before = app_on(db)
-    try:
-        assert services(before).regenerator.run().ok
-        assert titles(before, "/feeds/thoi-su.atom")["marked-1"] == RAW_TITLE  # literal tags
-    finally:
-        services(before).shutdown()
 
-    schema.upgrade(db)
+    def stored_title() -> str:
+        # Raw SQL: the code of today reads columns later revisions add, so no app runs at 0002.
+        with db.engine.connect() as conn:
+            found = conn.execute(text("SELECT title FROM articles WHERE id = 'marked-1'"))
+            return str(found.scalar_one())
+
+    assert stored_title() == RAW_TITLE  # literal tags, as revision 0002's code stored them
+    schema.upgrade(db, "0003")
     assert schema.current_revision(db) == "0003"
+    assert stored_title() == TITLE
+    schema.upgrade(db)
 
     app = app_on(db)
     try:

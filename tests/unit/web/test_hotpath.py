@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from requests.utils import parse_header_links
+from sqlalchemy import event
 
 from feedsvc.http.conditional import format_http_date, parse_http_date
 from feedsvc.publish.registry import SnapshotRegistry
 from feedsvc.web.hotpath import FeedHotPath
 
-from tests.helpers.app import another_worker, services
+from tests.helpers.app import NEWSROOM, another_worker, article, category, load, services
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -214,6 +216,119 @@ def test_a_worker_that_never_loaded_answers_503_not_404() -> None:
         assert response.headers["Retry-After"] == "5"
     finally:
         services(app).shutdown()
+
+
+# --- WebSub links: one field (issue 14, problem 6) ---------------------------------------------
+
+
+@pytest.mark.parametrize("settings_overrides", [{"FEEDSVC_WEBSUB_HUB": "self"}], ids=["hub"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_one_link_field_carries_hub_and_self(newsroom: Flask, fmt: str) -> None:
+    client = newsroom.test_client()
+    path = f"/feeds/thoi-su.{fmt}"
+    first = client.get(path)
+    responses = {
+        "200": first,
+        "HEAD": client.head(path),
+        "gzip": client.get(path, headers={"Accept-Encoding": "gzip"}),
+        "limit": client.get(f"{path}?limit=1"),
+        "304": client.get(path, headers={"If-None-Match": first.headers["ETag"]}),
+    }
+    assert responses["304"].status_code == 304
+    expected = {"hub": "http://feeds.test/websub", "self": f"http://feeds.test{path}"}
+    for case, response in responses.items():
+        (field,) = response.headers.getlist("Link")  # exactly one field
+        links = parse_header_links(field)
+        assert len(links) == 2 and {link["rel"]: link["url"] for link in links} == expected, case
+        # A client that keeps headers in a dictionary (the last field wins) keeps both.
+        kept = dict(response.headers.items())["Link"]
+        assert {link["rel"] for link in parse_header_links(kept)} == {"hub", "self"}, case
+    assert client.get("/feeds/thoi-su.html").headers.getlist("Link") == []
+
+
+def test_no_hub_no_link(newsroom: Flask) -> None:
+    for fmt in FORMATS:
+        assert newsroom.test_client().get(f"/feeds/thoi-su.{fmt}").headers.getlist("Link") == []
+
+
+# --- a known feed before its first snapshot (issue 14, problem 8) -------------------------------
+
+PAGE_FORMATS = [*sorted(FORMATS), "html"]
+AUTH = {"Authorization": "Bearer test-token-1"}
+
+
+def _not_rendered_yet(response: Any) -> None:
+    """The answer for a feed that exists without a snapshot: 503 to retry, never a 404."""
+    assert response.status_code == 503, response.status_code
+    assert response.headers["Retry-After"] == "5"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize("fmt", PAGE_FORMATS)
+def test_a_known_feed_is_503_until_its_first_snapshot(app: Flask, fmt: str) -> None:
+    """What make run answers between start and the end of the first regeneration."""
+    load(app, NEWSROOM, [article("a1", "thoi-su")])
+    client = app.test_client()
+    for key in ("thoi-su", "kinh-te", "all"):
+        _not_rendered_yet(client.get(f"/feeds/{key}.{fmt}"))
+        _not_rendered_yet(client.get(f"/feeds/{key}.{fmt}?limit=1"))
+        _not_rendered_yet(client.head(f"/feeds/{key}.{fmt}"))
+    assert client.get(f"/feeds/khong-co.{fmt}").status_code == 404
+    assert client.get("/feeds/thoi-su.xml").status_code == 404
+    assert services(app).regenerator.run().ok
+    assert client.get(f"/feeds/thoi-su.{fmt}").status_code == 200
+    assert client.get(f"/feeds/kinh-te.{fmt}").status_code == 200  # empty, and there
+
+
+def test_a_category_created_through_the_api_is_503_until_rendered(newsroom: Flask) -> None:
+    client = newsroom.test_client()
+    assert client.get("/").status_code == 200  # this worker has started its watcher...
+    services(newsroom).watcher.stop()  # ...stopped here, so that only the API can tell it
+    other = another_worker(newsroom)  # a second worker on the same database
+    try:
+        assert other.test_client().get("/feeds/bien-gioi.rss").status_code == 404
+        created = client.put(
+            "/api/v1/categories/bien-gioi", json={"name": "Biên giới"}, headers=AUTH
+        )
+        assert created.status_code == 201
+        for fmt in PAGE_FORMATS:  # the worker that took the request: at once
+            _not_rendered_yet(client.get(f"/feeds/bien-gioi.{fmt}"))
+        # Another worker: from its watcher's next poll, before any regeneration.
+        services(other).registry.poll(services(other).db)
+        for fmt in PAGE_FORMATS:
+            _not_rendered_yet(other.test_client().get(f"/feeds/bien-gioi.{fmt}"))
+        assert other.test_client().get("/feeds/bien-gioi-2.rss").status_code == 404
+        assert "bien-gioi" in services(newsroom).regenerator.run().rendered
+        services(other).registry.poll(services(other).db)
+        for worker in (client, other.test_client()):
+            assert worker.get("/feeds/bien-gioi.atom").status_code == 200
+    finally:
+        services(other).shutdown()
+
+
+def test_the_registry_learns_feeds_only_when_something_was_written(newsroom: Flask) -> None:
+    """The watcher reads one more counter per poll; the category list only after a write."""
+    s = services(newsroom)
+    registry = SnapshotRegistry()
+    queries: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        queries.append(statement)
+
+    event.listen(s.db.engine, "before_cursor_execute", count)
+    try:
+        registry.poll(s.db)
+        assert "/feeds/kinh-te.json" in registry.known_paths
+        assert "/feeds/all.html" in registry.known_paths
+        queries.clear()
+        registry.poll(s.db)
+        assert not [q for q in queries if "categories" in q]
+        load(newsroom, [category("bien-gioi", "Biên giới")], [])
+        registry.poll(s.db)
+        assert "/feeds/bien-gioi.rss" in registry.known_paths
+    finally:
+        event.remove(s.db.engine, "before_cursor_execute", count)
 
 
 # --- the hot path's start ----------------------------------------------------------------------

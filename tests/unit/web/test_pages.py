@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import lxml.etree
 import lxml.html
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from feedsvc.clock import FrozenClock
 from feedsvc.http.conditional import parse_http_date
 from feedsvc.render import PAGES, page
 from feedsvc.render.feed import CategoryRef, Feed, Image, Item
@@ -451,3 +453,77 @@ def test_the_page_shows_the_newest_twenty(newsroom: Flask) -> None:
     feed_urls = [i["url"] for i in json.loads(client.get("/feeds/thoi-su.json").data)["items"]]
     assert page.PAGE_ITEMS == 20 and len(feed_urls) > 20
     assert links == feed_urls[:20]
+
+
+# --- the index and the OPML list: served like feeds (issue 14, problem 7) ------------------------
+
+LISTS = {"/": HTML_TYPE, "/feeds.opml": "text/x-opml; charset=utf-8"}
+GZIP = {"Accept-Encoding": "gzip"}
+
+
+@pytest.mark.parametrize("path", sorted(LISTS))
+def test_lists_are_gzipped_with_an_etag_per_encoding(newsroom: Flask, path: str) -> None:
+    client = newsroom.test_client()
+    identity = client.get(path)
+    zipped = client.get(path, headers=GZIP)
+    assert "Content-Encoding" not in identity.headers
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == identity.data
+    for response in (identity, zipped):
+        h = response.headers
+        assert response.status_code == 200 and h["Content-Type"] == LISTS[path]
+        assert int(h["Content-Length"]) == len(response.data)
+        assert h["Vary"] == "Accept-Encoding" and h["Cache-Control"] == "public, max-age=60"
+        assert h["ETag"].startswith('"') and h["Last-Modified"] == identity.headers["Last-Modified"]
+    assert zipped.headers["ETag"] != identity.headers["ETag"]
+    # Refused gzip, or no Accept-Encoding at all: identity.
+    assert client.get(path, headers={"Accept-Encoding": "gzip;q=0"}).data == identity.data
+    head = client.head(path, headers=GZIP)
+    assert head.data == b"" and head.headers["ETag"] == zipped.headers["ETag"]
+    assert head.headers["Content-Length"] == zipped.headers["Content-Length"]
+
+
+@pytest.mark.parametrize("path", sorted(LISTS))
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_lists_304_carry_every_validator(newsroom: Flask, path: str, encoding: str) -> None:
+    client = newsroom.test_client()
+    accept = GZIP if encoding == "gzip" else {}
+    full = client.get(path, headers=accept)
+    validators = [
+        {"If-None-Match": full.headers["ETag"]},
+        {"If-Modified-Since": full.headers["Last-Modified"]},
+    ]
+    for validator in validators:
+        again = client.get(path, headers={**accept, **validator})
+        assert again.status_code == 304 and again.data == b"", validator
+        for name in ("ETag", "Last-Modified", "Cache-Control", "Vary", "X-Content-Type-Options"):
+            assert again.headers[name] == full.headers[name], (validator, name)
+        assert "Content-Encoding" not in again.headers and "Content-Type" not in again.headers
+    # Each encoding's ETag validates that encoding only.
+    other = {} if encoding == "gzip" else GZIP
+    crossed = client.get(path, headers={**other, "If-None-Match": full.headers["ETag"]})
+    assert crossed.status_code == 200
+
+
+def test_lists_change_with_the_categories(newsroom: Flask, clock: FrozenClock) -> None:
+    client = newsroom.test_client()
+    before = {path: client.get(path, headers=GZIP).headers for path in LISTS}
+    clock.advance(5)
+    load(newsroom, [category("bien-gioi", "Biên giới")], [])
+    for path in LISTS:
+        after = client.get(path, headers={**GZIP, "If-None-Match": before[path]["ETag"]})
+        assert after.status_code == 200 and b"bien-gioi" in gzip.decompress(after.data)
+        moved = parse_http_date(after.headers["Last-Modified"])
+        assert moved is not None and moved == parse_http_date(before[path]["Last-Modified"]) + 5
+
+
+def test_every_opml_outline_links_to_its_page(newsroom: Flask) -> None:
+    """``all`` included: its outline's htmlUrl is /feeds/all.html, not the newspaper's site."""
+    root = lxml.etree.fromstring(newsroom.test_client().get("/feeds.opml").data)
+    outlines = root.findall("body/outline")
+    keys = ["all", "kinh-te", "quoc-phong-an-ninh", "thoi-su"]
+    assert [o.get("xmlUrl") for o in outlines] == [f"{BASE}/feeds/{k}.rss" for k in keys]
+    assert [o.get("htmlUrl") for o in outlines] == [f"{BASE}/feeds/{k}.html" for k in keys]
+    for outline in outlines:  # and each page is there
+        path = str(outline.get("htmlUrl")).removeprefix(BASE)
+        assert newsroom.test_client().get(path).status_code == 200, path

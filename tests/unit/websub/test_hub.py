@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from requests.utils import parse_header_links
 
 from feedsvc import create_app
 from feedsvc.clock import FrozenClock
@@ -307,7 +308,8 @@ def test_external_hub_is_told_about_every_changed_feed_url(
             f"{BASE}/feeds/{k}.{f}" for k in ("all", "thoi-su") for f in ("rss", "atom", "json")
         )
         feed = app.test_client().get("/feeds/thoi-su.atom")
-        assert f'<{hub_url}>; rel="hub"' in feed.headers.getlist("Link")
+        (links,) = feed.headers.getlist("Link")  # one field, both links (issue 14)
+        assert {"url": hub_url, "rel": "hub"} in parse_header_links(links)
     finally:
         services(app).shutdown()
 
