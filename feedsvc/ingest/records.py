@@ -24,6 +24,9 @@ _FORBIDDEN = CharFilter(
 )
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SLUG_MAX = 64
+# An article is in a handful of sections. The bound keeps one record's work and its list of
+# errors small: 8 MiB of ["X", …] was 1.7 million FieldErrors, 21 s and 1 GB before it.
+_CATEGORIES_MAX = 100
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 # RFC 6838 §4.2 restricted-name for the subtype; parameters (";…") are not allowed.
 _IMAGE_MIME = re.compile(r"image/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
@@ -378,6 +381,9 @@ def _categories(value: object, errors: _Errors) -> tuple[str, ...]:
         return ()
     if not value:
         errors.add("categories", "must list at least one category slug")
+    if len(value) > _CATEGORIES_MAX:
+        errors.add("categories", f"must list at most {_CATEGORIES_MAX} slugs, got {len(value)}")
+        return ()
     slugs = (_slug(item, f"categories[{i}]", errors) for i, item in enumerate(value))
     return tuple(dict.fromkeys(slug for slug in slugs if slug))
 

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
+from werkzeug.exceptions import RequestHeaderFieldsTooLarge
 
 from feedsvc import current_services, store
-from feedsvc.http.conditional import format_http_date, is_not_modified
+from feedsvc.http.conditional import FieldTooLarge, format_http_date, is_not_modified
 from feedsvc.publish.snapshot import strong_etag
 from feedsvc.render import opml, page
 from feedsvc.web.errors import NO_STORE, NOSNIFF, RETRY_LATER
@@ -30,13 +31,17 @@ def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> R
     }
     if lm:
         headers["Last-Modified"] = format_http_date(lm)
-    if is_not_modified(
-        request.headers.get("If-None-Match"),
-        request.headers.get("If-Modified-Since"),
-        etag,
-        lm,
-        True,
-    ):
+    try:
+        not_modified = is_not_modified(
+            request.headers.get("If-None-Match"),
+            request.headers.get("If-Modified-Since"),
+            etag,
+            lm,
+            True,
+        )
+    except FieldTooLarge as exc:
+        raise RequestHeaderFieldsTooLarge(str(exc)) from None
+    if not_modified:
         return Response(status=304, headers=headers)
     return Response(body, content_type=content_type, headers=headers)
 
