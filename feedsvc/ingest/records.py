@@ -8,6 +8,7 @@ naming the field's path; nothing but RecordError ever escapes, whatever the inpu
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -82,6 +83,11 @@ _HTML_DROP_WITH_CONTENT = frozenset(
     | {"iframe", "object", "embed", "svg", "math", "form", "textarea", "select", "button", "title"}
 )
 _HTML_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# The HTML parser in nh3 (html5ever) walks its stack of open elements for many tags, so a body
+# costs up to the square of its tags: 500 KB of nested <div> took 43 s (servo/html5ever#788).
+# Counted before parsing, every "<" that can open or close a tag; an article has a few hundred.
+_HTML_TAG_MAX = 5000
+_HTML_TAG = re.compile(r"</?[A-Za-z]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +291,7 @@ def parse_article(raw: object, tz: ZoneInfo) -> ArticleRecord:
         raw.get("title"), "title", errors, required="the headline as a non-blank string"
     )
     summary = _block(raw.get("summary"), "summary", errors)
-    content = _string(raw.get("content_html"), "content_html", errors)
+    content = _html(raw.get("content_html"), errors)
     author = _one_line(raw.get("author"), "author", errors)
     categories = _categories(raw.get("categories"), errors)
     image = _image(raw.get("image"), errors)
@@ -315,6 +321,19 @@ def _string(value: object, path: str, errors: _Errors) -> str | None:
         errors.add(path, f"must be a string, got {_json_type(value)}")
         return None
     return clean_text(value)
+
+
+def _html(value: object, errors: _Errors) -> str | None:
+    """content_html before sanitising: a string of at most _HTML_TAG_MAX tags."""
+    text = _string(value, "content_html", errors)
+    if text is not None and next(islice(_HTML_TAG.finditer(text), _HTML_TAG_MAX, None), None):
+        errors.add(
+            "content_html",
+            f"has more than {_HTML_TAG_MAX} tags (start and end tags counted); "
+            "simplify the markup or split the article",
+        )
+        return None
+    return text
 
 
 def _missing(value: object, path: str, errors: _Errors, required: str) -> None:

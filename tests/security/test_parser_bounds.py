@@ -6,7 +6,8 @@ Findings 4 and 7 have their own modules (test_huge_numbers.py, test_if_none_matc
 are the same class of bug found in the audit of the other parsers, each measured before the fix:
 a 400 KiB Accept-Encoding took 75 ms to parse, a 400 KiB query of empty fields 200 ms for
 ``?limit``, an 8 MiB article whose categories are 1.7 million bad slugs 21 s and 1 GB (one
-FieldError each), and a file of blank lines kept a list of every one of their numbers.
+FieldError each), 100 KB of nested <div> in content_html over a second in the HTML sanitiser,
+and a file of blank lines kept a list of every one of their numbers.
 """
 
 from __future__ import annotations
@@ -120,6 +121,28 @@ def test_the_api_answers_a_categories_bomb_with_one_detail(newsroom: Flask) -> N
     assert response.get_json()["details"] == [
         {"field": "categories", "message": "must list at most 100 slugs, got 100000"}
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<div>" * 20_000,
+        "<span>" * 2_600 + "</div>" * 2_600,
+        "".join(f"<b id={i}>" for i in range(6000)),
+    ],
+    ids=["nested-divs", "stray-end-tags", "formatting-elements"],
+)
+def test_html_with_more_tags_than_any_article_is_refused_before_parsing(body: str) -> None:
+    # nh3's parser (html5ever) costs the square of the nesting: these took 1-2 s each, and
+    # 500 KB of nested <div> 43 s (servo/html5ever#788).
+    record = article("bp-1", "thoi-su", content_html=body)
+    with pytest.raises(RecordError) as caught:
+        parse_article(record, TZ)
+    assert [e.field for e in caught.value.errors] == ["content_html"]
+    assert "more than 5000 tags" in caught.value.errors[0].message
+    assert _fastest(lambda: parse_article(record, TZ)) < 0.05
+    long_article = "<p>Đoạn <a href='/x'>văn</a> <strong>dài</strong>.</p>" * 600  # 4800 tags
+    assert parse_article(article("bp-1", "thoi-su", content_html=long_article), TZ).content_html
 
 
 def test_blank_lines_are_counted_not_kept() -> None:
