@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ TARGETS = ("records", "strictjson", "conditional", "limit")
 # libFuzzer's status lines ("#123 DONE cov: 45 ft: 67 corp: 8/900b ...") and final stats.
 _STATUS = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+) corp: (\d+)/")
 _STAT = re.compile(r"^stat::(\w+):\s+(\d+)")
+_SHOWN = re.compile(r"^(#\d+\s+(INITED|DONE)|Done \d+ runs|INFO: Seed:|INFO: seed corpus:)")
 
 
 @dataclass
@@ -43,6 +45,12 @@ class Run:
     corpus: int = 0
     new_units: int = 0
     peak_rss_mb: int = 0
+    instrumented: int = 0  # feedsvc modules atheris instrumented: 0 would be blind fuzzing
+
+    @property
+    def ok(self) -> bool:
+        """No crash, and coverage feedback from our own code."""
+        return self.status == 0 and self.instrumented > 0
 
 
 def fuzz(target: str, seconds: int, artifacts: Path, log: Path) -> Run:
@@ -66,7 +74,9 @@ def fuzz(target: str, seconds: int, artifacts: Path, log: Path) -> Run:
             done = subprocess.run(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
         run = Run(target, done.returncode, time.monotonic() - started)
     for line in log.read_text(errors="replace").splitlines():
-        if match := _STATUS.match(line):
+        if line.startswith("INFO: Instrumenting feedsvc"):
+            run.instrumented += 1
+        elif match := _STATUS.match(line):
             run.execs, run.coverage, run.features, run.corpus = (
                 int(match[1]), int(match[3]), int(match[4]), int(match[5])
             )  # fmt: skip
@@ -85,6 +95,9 @@ def fuzz(target: str, seconds: int, artifacts: Path, log: Path) -> Run:
 
 def report_failure(run: Run, artifacts: Path, log: Path) -> None:
     """The end of the failing run's output (the Python traceback) and how to replay it."""
+    if run.status == 0:
+        print(f"\n--- {run.target}: no feedsvc module was instrumented (imported too early?)")
+        return
     lines = log.read_text(errors="replace").splitlines()
     print(f"\n--- {run.target}: libFuzzer exited {run.status}; the end of its output:")
     print("\n".join(line for line in lines[-60:] if not line.startswith("INFO: Instrumenting")))
@@ -109,18 +122,24 @@ def main(argv: list[str] | None = None) -> int:
         artifacts, log = root / target, root / f"{target}.log"
         run = fuzz(target, args.seconds, artifacts, log)
         runs.append(run)
-        if run.status != 0:
+        for line in log.read_text(errors="replace").splitlines():
+            if _SHOWN.match(line):
+                print(f"  {line}")  # libFuzzer's own account: start, end, executions
+        if not run.ok:
             report_failure(run, artifacts, log)
-    print(f"\n{'target':<12} {'execs':>10} {'execs/s':>8} {'cov':>6} {'ft':>7} {'corpus':>7}"
-          f" {'new':>6} {'rss MB':>7} {'result':>7}")  # fmt: skip
+    print(f"\n{'target':<12} {'modules':>7} {'execs':>10} {'execs/s':>8} {'cov':>6} {'ft':>7}"
+          f" {'corpus':>7} {'new':>6} {'rss MB':>7} {'result':>7}")  # fmt: skip
     for r in runs:
         print(
-            f"{r.target:<12} {r.execs:>10} {r.execs_per_second:>8} {r.coverage:>6} "
-            f"{r.features:>7} {r.corpus:>7} {r.new_units:>6} {r.peak_rss_mb:>7} "
-            f"{'ok' if r.status == 0 else 'CRASH':>7}"
+            f"{r.target:<12} {r.instrumented:>7} {r.execs:>10} {r.execs_per_second:>8} "
+            f"{r.coverage:>6} {r.features:>7} {r.corpus:>7} {r.new_units:>6} {r.peak_rss_mb:>7} "
+            f"{'ok' if r.ok else 'CRASH' if r.status else 'BLIND':>7}"
         )
-    print(f"(logs in {root})")
-    return 1 if any(r.status != 0 for r in runs) else 0
+    if not all(r.ok for r in runs):
+        print(f"(logs and crashing inputs in {root})")
+        return 1
+    shutil.rmtree(root)
+    return 0
 
 
 if __name__ == "__main__":
