@@ -309,6 +309,8 @@ def test_format_http_date_refuses_years_beyond_four_digits(ts: int) -> None:
         ("gzip;q=0.\u0665", False),  # non-ASCII digit
         ("gzip;level=9", False),
         ("*;q=bad", False),
+        (" " * 1020 + "gzip", True),  # 1024 characters: still read
+        (" " * 1021 + "gzip", False),  # longer: not read, identity (MAX_ACCEPT_ENCODING)
     ],
 )
 def test_accepts_gzip(header: str | None, expected: bool) -> None:
