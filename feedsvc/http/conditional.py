@@ -36,11 +36,10 @@ MAX_ACCEPT_ENCODING = 1024
 class FieldTooLarge(ValueError):
     """A request header longer than this module reads; answer 431 (RFC 6585 §5) naming it."""
 
-    def __init__(self, field: str, size: int, limit: int) -> None:
+    def __init__(self, field: str, size: int, limit: int, hint: str) -> None:
         self.field = field
         super().__init__(
-            f"{field} is {size} characters long; this server reads at most {limit}: "
-            "send only the entity-tags you hold for this URL"
+            f"{field} is {size} characters long; this server reads at most {limit}: {hint}"
         )
 
 
@@ -74,7 +73,8 @@ def is_not_modified(
 def _none_match_hits(field: str, etag: str) -> bool:
     """Whether an If-None-Match value is ``*`` or a valid list naming ``etag`` (weakly)."""
     if len(field) > MAX_IF_NONE_MATCH:
-        raise FieldTooLarge("If-None-Match", len(field), MAX_IF_NONE_MATCH)
+        hint = "send only the entity-tags you hold for this URL"
+        raise FieldTooLarge("If-None-Match", len(field), MAX_IF_NONE_MATCH, hint)
     value = field.strip(" \t")
     if value == "*":
         # §13.1.2: "*" is false when a current representation exists, and a snapshot always is one.
