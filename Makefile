@@ -50,6 +50,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## make fuzz: atheris on the record validator, the strict JSON decoder, the conditional-request
+## functions and ?limit, FUZZ_SECONDS each (default 30); fails if any target crashed
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

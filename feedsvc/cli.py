@@ -46,26 +46,29 @@ def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None, str | Non
     A blank line between records is reported; blank lines at the end of the file are not.
     """
     number = 0
-    blanks: list[int] = []
+    # The first of the blank lines since the last record: a run of them is reported when a
+    # record follows it, so a file of a billion newlines holds no list of them.
+    first_blank = 0
     while True:
         line = stream.readline(MAX_LINE_BYTES + 1)
         if not line:
             return
         number += 1
-        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+        too_long = len(line) > MAX_LINE_BYTES and not line.endswith(b"\n")
+        text = b"" if too_long else line.strip()
+        if not text and not too_long:
+            first_blank = first_blank or number
+            continue
+        for blank in range(first_blank or number, number):
+            yield blank, None, "blank line: JSON Lines needs one JSON object per line"
+        first_blank = 0
+        if too_long:
             size = len(line)
             while line and not line.endswith(b"\n"):
                 line = stream.readline(1 << 20)
                 size += len(line)
             yield number, None, f"line too long ({size} bytes; at most {MAX_LINE_BYTES})"
             continue
-        text = line.strip()
-        if not text:
-            blanks.append(number)
-            continue
-        for blank in blanks:
-            yield blank, None, "blank line: JSON Lines needs one JSON object per line"
-        blanks.clear()
         yield number, text, None
 
 

@@ -36,6 +36,9 @@ _DAY = 86_400
 _IMF_FIXDATE_LEN = len("Sun, 06 Nov 1994 08:49:37 GMT")
 _ASCTIME_LEN = len("Sun Nov  6 08:49:37 1994")
 _RFC850_TAIL_LEN = len(" 06-Nov-94 08:49:37 GMT")  # everything after "Sunday,"
+# The longest form is rfc850-date ("Wednesday, 09-Nov-94 08:49:37 GMT", 33 characters); a field
+# with more than this around it is no date anyone sends.
+_MAX_FIELD_LEN = 128
 
 
 def _days_from_civil(year: int, month: int, day: int) -> int:
@@ -95,6 +98,8 @@ def format_http_date(ts: int) -> str:
 
 def parse_http_date(value: str, *, now: int | None = None) -> int | None:
     """Unix seconds of one HTTP-date in any of its three forms, or None if it is not one."""
+    if len(value) > _MAX_FIELD_LEN:
+        return None  # not one date: decided without copying or scanning a client's megabytes
     value = value.strip(" \t")
     # isascii first: str.isdigit() alone would accept non-ASCII digits such as "٠٦" or "²".
     if not value.isascii():

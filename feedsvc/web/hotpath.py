@@ -12,7 +12,12 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from feedsvc.http.conditional import accepts_gzip, format_http_date, is_not_modified
+from feedsvc.http.conditional import (
+    FieldTooLarge,
+    accepts_gzip,
+    format_http_date,
+    is_not_modified,
+)
 from feedsvc.publish.registry import SnapshotRegistry
 from feedsvc.publish.snapshot import FormatEntry, Snapshot, Variant
 from feedsvc.web.errors import wsgi_error
@@ -132,13 +137,17 @@ class FeedHotPath:
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         # Most polls send back the ETag they were given: one comparison decides them, before
         # the full RFC 9110 evaluation that every other request gets.
-        if if_none_match == variant.etag or is_not_modified(
-            if_none_match,
-            environ.get("HTTP_IF_MODIFIED_SINCE"),
-            variant.etag,
-            snapshot.last_modified,
-            snapshot.lm_exact,
-        ):
+        try:
+            not_modified = if_none_match == variant.etag or is_not_modified(
+                if_none_match,
+                environ.get("HTTP_IF_MODIFIED_SINCE"),
+                variant.etag,
+                snapshot.last_modified,
+                snapshot.lm_exact,
+            )
+        except FieldTooLarge as exc:
+            return self._error(start_response, path, 431, f"{exc}\n")
+        if not_modified:
             start_response("304 Not Modified", [self.date(), *variant.headers_304])
             self._tally(path, "", 304)
             return []

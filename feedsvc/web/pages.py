@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import RequestHeaderFieldsTooLarge
 
 from feedsvc import current_services, store
-from feedsvc.http.conditional import accepts_gzip, is_not_modified
+from feedsvc.http.conditional import FieldTooLarge, accepts_gzip, is_not_modified
 from feedsvc.http.page_policy import page_headers
 from feedsvc.publish.snapshot import Variant, gzip_bytes, make_variant
 from feedsvc.render import opml, page
@@ -62,13 +63,17 @@ def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> R
     lm = int(last_modified.timestamp()) if last_modified else 0
     identity, gzipped = _variants(body, content_type, lm)
     variant = gzipped if accepts_gzip(request.headers.get("Accept-Encoding")) else identity
-    if is_not_modified(
-        request.headers.get("If-None-Match"),
-        request.headers.get("If-Modified-Since"),
-        variant.etag,
-        lm,
-        True,
-    ):
+    try:
+        not_modified = is_not_modified(
+            request.headers.get("If-None-Match"),
+            request.headers.get("If-Modified-Since"),
+            variant.etag,
+            lm,
+            True,
+        )
+    except FieldTooLarge as exc:
+        raise RequestHeaderFieldsTooLarge(str(exc)) from None
+    if not_modified:
         return PreparedResponse(status=304, headers=variant.headers_304)
     return PreparedResponse(variant.body, headers=variant.headers)
 

@@ -18,6 +18,9 @@ REFUSED = [
     (b'{"a": "\xff"}', "not UTF-8 (byte 7)"),
     (b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper than 32"),
     (b'{"a": 1', "invalid JSON"),
+    (b'{"a": 1' + b"0" * 100 + b"}", "a number of 101 characters"),
+    (b'{"a": 1e400}', "beyond the range of a 64-bit float"),
+    (b'{"a": -1.5E+309}', "beyond the range of a 64-bit float"),
 ]
 
 
@@ -29,7 +32,15 @@ def test_refusals_name_the_reason(data: bytes, reason: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['{"a": 1, "b": [1, 2, {"c": null}], "d": "Biên phòng"}', "[]", '"x"', "1.5", '{"a": {}}'],
+    [
+        '{"a": 1, "b": [1, 2, {"c": null}], "d": "Biên phòng"}',
+        "[]",
+        '"x"',
+        "1.5",
+        '{"a": {}}',
+        "-" + "9" * 99,  # 100 characters: the longest number accepted
+        "[1e-400, 1.7976931348623157e308, -0]",  # underflow to 0 is no error
+    ],
 )
 def test_accepted_json_parses_as_json_does(text: str) -> None:
     assert loads_strict(text) == json.loads(text)

@@ -12,7 +12,7 @@ from lxml import etree
 
 from feedsvc.clock import FrozenClock
 from feedsvc.publish.snapshot import FormatEntry, ItemSpans, Snapshot, make_entry
-from feedsvc.web.limits import LimitCache
+from feedsvc.web.limits import LimitCache, LimitError, parse_limit
 
 from tests.helpers.app import article, load, services
 
@@ -123,3 +123,33 @@ def test_the_limit_cache_is_bounded_by_bytes() -> None:
         cache.get(snapshot, entry, 2)
     assert cache.bytes <= 50_000
     assert 1 <= len(cache) < 20
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", None),
+        ("a=1&b", None),
+        ("limit=10", 10),
+        ("a=1&limit=5&b=&c", 5),
+        ("%6Cimit=%31%30", 10),  # name and value decoded as parse_qsl decodes them
+        ("limit=50", 50),
+        ("limits=5&xlimit=3&li+mit=2", None),  # other names
+        ("limit=51", LimitError),
+        ("limit=0", LimitError),
+        ("limit=05", LimitError),
+        ("limit=", LimitError),
+        ("limit", LimitError),
+        ("limit=+5", LimitError),  # "+" is a space
+        ("limit=1&limit=1", LimitError),
+        ("limit=" + "1" * 5000, LimitError),  # never reaches int()
+        ("limit=5&" + "a" * 8184, 5),  # 8192 characters: read
+        ("limit=5&" + "a" * 8185, LimitError),  # longer: refused unread
+    ],
+)
+def test_parse_limit(query: str, expected: int | None | type[LimitError]) -> None:
+    if expected is LimitError:
+        with pytest.raises(LimitError):
+            parse_limit(query, 50)
+    else:
+        assert parse_limit(query, 50) == expected

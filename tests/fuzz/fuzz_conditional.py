@@ -1,0 +1,17 @@
+"""Fuzz the conditional-request functions: is_not_modified, parse_http_date and
+accepts_gzip, on any header values.
+
+    python tests/fuzz/fuzz_conditional.py -max_total_time=60 tests/fuzz/corpus/conditional
+
+takes any libFuzzer flag; ``make fuzz`` (tests/fuzz/run.py) runs every target this way.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.fuzz.harness import run  # noqa: E402 - after the path that makes it importable
+
+if __name__ == "__main__":
+    run("conditional")

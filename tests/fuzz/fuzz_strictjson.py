@@ -1,0 +1,16 @@
+"""Fuzz the strict JSON decoder, loads_strict, on any bytes.
+
+    python tests/fuzz/fuzz_strictjson.py -max_total_time=60 tests/fuzz/corpus/strictjson
+
+takes any libFuzzer flag; ``make fuzz`` (tests/fuzz/run.py) runs every target this way.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.fuzz.harness import run  # noqa: E402 - after the path that makes it importable
+
+if __name__ == "__main__":
+    run("strictjson")
