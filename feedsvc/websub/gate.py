@@ -9,11 +9,12 @@ a feed waits until
   loads it before answering); a process that serves nothing is not waited for; and
 - every other live instance on the database serves it: each reports the ``snapshots`` counter up
   to which it serves every saved snapshot (:mod:`feedsvc.publish.instance`); the wait ends when
-  every instance that reported in the last ``LIVE_SECONDS`` has reached the counter read when
-  the wait began (V was saved before, so its counter is at most that),
+  every instance that reported in the last ``LIVE_SECONDS`` has reached the counter read once
+  this instance served V (V was saved before, so its counter is at most that),
 
 or until ``WAIT_SECONDS`` have passed: then the delivery leaves anyway, and the log says which
-instance was late. With one instance the wait is normally nil.
+instance was late. With one instance the wait is normally nil: one query, once per version (the
+deliveries of one version to many subscribers ask once).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from feedsvc.clock import Clock
 from feedsvc.publish.board import VersionBoard
 from feedsvc.publish.instance import LIVE_SECONDS
 from feedsvc.store.db import Database
+from feedsvc.store.instances import LiveInstance
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +48,21 @@ class DeliveryGate:
         self.clock = clock
         self.seconds = seconds
         self._cleared: dict[str, int] = {}  # key -> a version known to be served everywhere
+        self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def wait(self, key: str, version: int) -> bool:
         """Block until version ``version`` of feed ``key`` is served by this instance and every
         other live one (True), or until the bound has passed (False)."""
+        if self._cleared.get(key, 0) >= version:
+            return True
+        with self._lock:
+            feed_lock = self._locks.setdefault(key, threading.Lock())
+        # The deliveries of one version to many subscribers ask once: the others wait here.
+        with feed_lock:
+            return self._wait(key, version)
+
+    def _wait(self, key: str, version: int) -> bool:
         if self._cleared.get(key, 0) >= version:
             return True
         started = time.monotonic()
@@ -59,14 +71,15 @@ class DeliveryGate:
             try:
                 late = self._here_late(key, version)
                 if not late:
-                    needed = self._counter() if needed is None else needed
-                    late = self._others_late(needed)
+                    others = self._others()
+                    if others and needed is None:
+                        needed = self._counter()
+                    late = [i.host for i in others if needed is None or i.counter < needed]
             except Exception as exc:  # the database is away: the delivery will say so
                 log.debug("websub: instances not asked before delivering %r: %s", key, exc)
                 return False
             if not late:
-                with self._lock:
-                    self._cleared[key] = max(self._cleared.get(key, 0), version)
+                self._cleared[key] = max(self._cleared.get(key, 0), version)
                 return True
             waited = time.monotonic() - started
             if waited >= self.seconds:
@@ -92,10 +105,9 @@ class DeliveryGate:
         with self.db.reading() as session:
             return store.read_counter(session, "snapshots")
 
-    def _others_late(self, needed: int) -> list[str]:
-        """The other live instances (host:pid) that have not reached ``needed`` yet."""
+    def _others(self) -> list[LiveInstance]:
+        """The other instances that reported in the last LIVE_SECONDS."""
         since = self.clock.now() - timedelta(seconds=LIVE_SECONDS)
         with self.db.reading() as session:
-            others = store.live_instances(session, since)
-        mine = self.board.instance_id
-        return [i.host for i in others if i.id != mine and i.counter < needed]
+            found = store.live_instances(session, since)
+        return [i for i in found if i.id != self.board.instance_id]
