@@ -122,6 +122,7 @@ class SharedBoard(VersionBoard):
         super().__init__()
         self.path = os.path.join(directory, BOARD_FILE)
         self._fd = -1
+        self._pid = 0  # the process that opened _fd
         self._map: mmap.mmap | None = None
         self._header: memoryview | None = None
         self._keys = HEADER_WORDS * 8 + CAPACITY * 8
@@ -168,7 +169,7 @@ class SharedBoard(VersionBoard):
         self.instance_id = mapped[_ID * 8 : _ID * 8 + 16].hex()
         words = memoryview(mapped)[HEADER_WORDS * 8 : self._keys].cast("Q")
         self.values = self._words = words
-        self._header, self._map, self._fd = header, mapped, fd
+        self._header, self._map, self._fd, self._pid = header, mapped, fd, os.getpid()
 
     def _not_a_board(self) -> BoardError:
         return BoardError(
@@ -274,6 +275,11 @@ class SharedBoard(VersionBoard):
 
     @contextmanager
     def _locked(self, kind: int = fcntl.LOCK_EX) -> Iterator[None]:
+        if self._pid != os.getpid():
+            # Forked after opening (a server that loads the app before forking): a lock on
+            # the inherited descriptor would be shared with the parent, so take a new one.
+            os.close(self._fd)
+            self._fd, self._pid = os.open(self.path, os.O_RDWR), os.getpid()
         fcntl.flock(self._fd, kind)
         try:
             yield

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,4 +138,34 @@ def test_processes_adding_feeds_at_once_never_share_a_slot(tmp_path: Path) -> No
         assert board.version(key) == (9 if i % 2 == 0 else 7), key
     slots = {board.raise_to(key, 1) for key in keys}
     assert len(slots) == len(keys)
+    board.close()
+
+
+def _raise_many_inherited(board: SharedBoard, keys: list[str], version: int, go: Any) -> None:
+    go.wait(10)
+    for key in keys:
+        board.raise_to(key, version)
+    os._exit(0)
+
+
+def test_processes_forked_after_opening_still_exclude_each_other(tmp_path: Path) -> None:
+    """A server that loads the app before forking: the children use the board the parent
+    opened, each adding feeds of its own at the same time, and never take one slot for two
+    feeds (a lock on the inherited descriptor would be shared with the others)."""
+    board = SharedBoard(str(tmp_path))
+    board.raise_to("all", 1)
+    keys = [f"chuyen-muc-{i:04d}" for i in range(4000)]
+    context = multiprocessing.get_context("fork")
+    go = context.Event()
+    children = [
+        context.Process(target=_raise_many_inherited, args=(board, keys[n::4], n + 2, go))
+        for n in range(4)
+    ]
+    for child in children:
+        child.start()
+    go.set()
+    for child in children:
+        child.join(30)
+        assert child.exitcode == 0
+    assert [board.version(key) for key in keys] == [i % 4 + 2 for i in range(len(keys))]
     board.close()
