@@ -10,6 +10,7 @@ stopped too, so a supervisor (systemd) sees the failure and restarts the whole.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import os
 import shutil
@@ -21,8 +22,10 @@ import time
 from types import FrameType
 
 from feedsvc.config import ConfigError, load_settings
+from feedsvc.publish.board import BOARD_FILE
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+RUNTIME_DIR_ENV = "FEEDSVC_RUNTIME_DIR"
 
 
 def _commands(workers: int, host: str, port: int) -> tuple[list[str], list[str]]:
@@ -60,6 +63,20 @@ def fresh_metrics_dir() -> str:
     return path
 
 
+def fresh_runtime_dir() -> str:
+    """The instance's shared directory (its version board), begun anew: FEEDSVC_RUNTIME_DIR
+    emptied of an earlier run's board, or a new temporary directory, removed at exit."""
+    path = os.environ.get(RUNTIME_DIR_ENV)
+    if path:
+        os.makedirs(path, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(path, BOARD_FILE))
+        return path
+    path = tempfile.mkdtemp(prefix="feedsvc-run-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def main() -> int:
     """Start the web workers and the scheduler; forward SIGTERM/SIGINT; exit when one exits."""
     try:
@@ -70,6 +87,7 @@ def main() -> int:
     host, port = settings.bind
     web_cmd, scheduler_cmd = _commands(settings.workers, host, port)
     os.environ[METRICS_DIR_ENV] = fresh_metrics_dir()  # /metrics adds up every child's counts
+    os.environ[RUNTIME_DIR_ENV] = fresh_runtime_dir()  # one version board for every child
     web_env = {**os.environ, "FEEDSVC_SCHEDULER": "off"}
     children = [
         subprocess.Popen(scheduler_cmd),

@@ -10,12 +10,15 @@ from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import ConfigError, Settings
 from feedsvc.ops.metrics import Metrics
+from feedsvc.publish.board import open_board
+from feedsvc.publish.instance import InstanceReporter
 from feedsvc.publish.regenerate import Regenerator
 from feedsvc.publish.registry import SnapshotRegistry, SnapshotWatcher
 from feedsvc.publish.scheduler import RegenerationScheduler
 from feedsvc.store.db import Database
-from feedsvc.websub import WebSubService
+from feedsvc.websub import BuiltInHub, WebSubService
 from feedsvc.websub import build as build_websub
+from feedsvc.websub.gate import DeliveryGate
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,7 @@ class Services:
     watcher: SnapshotWatcher
     regenerator: Regenerator
     metrics: Metrics
+    reporter: InstanceReporter  # this instance's report, where the hub runs (shared board)
     scheduler: RegenerationScheduler | None = None
     websub: WebSubService | None = None  # the built-in hub or an external hub's notifier
     _started: bool = False
@@ -38,12 +42,17 @@ class Services:
     def create(cls, settings: Settings, clock: Clock) -> Services:
         """Build every part; nothing runs yet."""
         db = Database(settings.database_url)
-        registry = SnapshotRegistry()
+        # The instance's version board (FEEDSVC_RUNTIME_DIR; else this process's own): the
+        # regenerator's install puts each saved version on it before any delivery is queued.
+        board = open_board(settings.runtime_dir)
+        registry = SnapshotRegistry(db, board)
         regenerator = Regenerator(db, settings, clock, listeners=[registry.install])
         websub = build_websub(settings, db, clock)
         if websub is not None:
             # Runs where regeneration runs: it only queues rows (or a notification).
             regenerator.listeners.append(websub.on_snapshot)
+        if isinstance(websub, BuiltInHub):
+            websub.gate = DeliveryGate(db, board, clock)
         metrics = Metrics(db, registry, clock)
         regenerator.run_observers.append(metrics.observe_run)
         return cls(
@@ -54,6 +63,7 @@ class Services:
             watcher=SnapshotWatcher(registry, db),
             regenerator=regenerator,
             metrics=metrics,
+            reporter=InstanceReporter(board, db, clock),
             websub=websub,
         )
 
@@ -85,6 +95,9 @@ class Services:
         runs the scheduler (``make run``, or ``flask scheduler`` under ``make serve``)."""
         if self.websub is not None:
             self.websub.start()
+            if isinstance(self.websub, BuiltInHub) and self.registry.board.shared:
+                # The hubs of every instance wait on the reports: written where a hub runs.
+                self.reporter.start()
 
     def written(self) -> None:
         """Something was written by this process: regenerate soon."""
@@ -100,8 +113,10 @@ class Services:
             self.websub.stop()
         self.regenerator.stop_pool()
         self.watcher.stop()
+        self.reporter.stop()
         self.metrics.flusher.stop()
         self.db.dispose()
+        self.registry.board.close()
 
     def check_tag_authority(self) -> None:
         """Record FEEDSVC_TAG_AUTHORITY on first use; refuse a later different value."""

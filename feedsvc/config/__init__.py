@@ -94,6 +94,13 @@ class Settings:
     )
     scheduler: bool = setting(parsers.switch, "on", "`on` / `off`: regenerate inside this process")
     workers: int = setting(parsers.int_between(1, 256), "2", "processes of `make serve`")
+    runtime_dir: str | None = setting(
+        parsers.directory,
+        "",
+        "directory shared by the processes of one instance (web workers and scheduler) for "
+        "its version board: no worker serves a feed older than another has served",
+        note="`make serve`: a new one each start; unset elsewhere: each process on its own",
+    )
     bind: tuple[str, int] = setting(
         parsers.bind, "127.0.0.1:8000", "address of `make serve` (and of `make run`)"
     )

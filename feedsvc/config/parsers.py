@@ -138,6 +138,16 @@ def trusted_proxies(raw: str) -> TrustedProxies:
     return TrustedProxies.of(entries)
 
 
+def directory(raw: str) -> str | None:
+    """Blank (none) or an absolute path: the processes that share it may run in other folders."""
+    value = raw.strip()
+    if not value:
+        return None
+    if not Path(value).is_absolute():
+        raise ValueError(f"{raw!r} is not an absolute path, e.g. /run/feedsvc/instance")
+    return value
+
+
 def log_format(raw: str) -> str:
     """``text`` or ``json``."""
     value = raw.strip().lower()

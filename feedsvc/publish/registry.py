@@ -2,6 +2,11 @@
 
 A watcher thread polls one counter; when it moves, only the snapshots whose version changed are
 loaded. If the database goes away, the worker keeps serving what it has.
+
+Every version installed is first raised on the instance's version board
+(:mod:`feedsvc.publish.board`), and a request finds its route through :meth:`current` when the
+board names a newer version than the one this worker holds: once any worker of the instance has
+served a version, none serves an older one.
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ import ctypes
 import ctypes.util
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 from sqlalchemy.orm import Session
 
 from feedsvc import store
 from feedsvc.ops.periodic import ProcessThread
+from feedsvc.publish.board import VersionBoard
 from feedsvc.publish.snapshot import FormatEntry, Snapshot, from_bundle
 from feedsvc.render import PAGES, RENDERERS
 from feedsvc.store.db import Database
@@ -24,6 +30,14 @@ from feedsvc.store.db import Database
 log = logging.getLogger(__name__)
 
 REFRESH_CHUNK = 8  # snapshot bundles read per query
+FEED_PREFIX = "/feeds/"
+# What a request finds by path: the snapshot, the format's entry, and the feed's board slot.
+Route = tuple[Snapshot, FormatEntry, int]
+
+
+class SnapshotUnavailable(Exception):
+    """The instance serves a newer version than this worker holds, and it cannot be loaded now
+    (the database is unreachable): answering with the older one would go back in time."""
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -51,11 +65,22 @@ def release_free_memory() -> None:
 
 
 class SnapshotRegistry:
-    """Path -> (snapshot, format entry), replaced one feed at a time, never half-way."""
+    """Path -> (snapshot, format entry, board slot), replaced one feed at a time, never
+    half-way, and never behind the instance's board for long: see :meth:`current`.
 
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[Snapshot, FormatEntry]] = {}
+    ``db`` is where a worker that is behind loads from (None: it never catches up, as in unit
+    tests of the hot path); ``board`` is the instance's version board (default: this process's
+    own).
+    """
+
+    def __init__(self, db: Database | None = None, board: VersionBoard | None = None) -> None:
+        self.routes: dict[str, Route] = {}
         self.snapshots: dict[str, Snapshot] = {}
+        self.db = db
+        self.board = board or VersionBoard()
+        # The board's versions by slot, read by the hot path on every request (set on the
+        # first install: a shared board's file is opened only when something is served).
+        self.served: Sequence[int] = ()
         self._lock = threading.Lock()
         self.seen_counter = -1
         self.db_ok = True
@@ -65,6 +90,8 @@ class SnapshotRegistry:
         # created has no snapshot yet). Replaced whole, never changed in place.
         self.known_paths: frozenset[str] = frozenset()
         self._known_changes = -1  # the ``changes`` counter known_paths was read at
+        self._short: dict[str, int] = {}  # key -> a board version the database did not have
+        self._failing: set[str] = set()  # keys whose catch-up failure was logged
 
     def install(self, snapshot: Snapshot) -> bool:
         """Serve ``snapshot`` unless a newer version of that feed is already served."""
@@ -72,11 +99,65 @@ class SnapshotRegistry:
             current = self.snapshots.get(snapshot.key)
             if current is not None and current.version >= snapshot.version:
                 return False
+            # On the board before any request can see it: from now on, every worker of the
+            # instance serves this version or a newer one.
+            slot = self.board.raise_to(snapshot.key, snapshot.version)
+            self.served = self.board.values
             self.snapshots[snapshot.key] = snapshot
             for fmt, entry in snapshot.formats.items():
                 # One dict assignment per path: a request sees the old entry or the new one.
-                self.routes[f"/feeds/{snapshot.key}.{fmt}"] = (snapshot, entry)
+                self.routes[f"{FEED_PREFIX}{snapshot.key}.{fmt}"] = (snapshot, entry, slot)
             return True
+
+    def current(self, path: str) -> Route | None:
+        """The route of ``path`` at the newest version this instance serves (None: no such
+        feed here). The hot path calls this only when the route is missing or the board names
+        a newer version; a worker that is behind loads that version first, so a client never
+        sees a feed go back in time between two requests. Raises SnapshotUnavailable when the
+        newer version cannot be loaded."""
+        route = self.routes.get(path)
+        key = path[len(FEED_PREFIX) :].rpartition(".")[0] if path.startswith(FEED_PREFIX) else ""
+        wanted = self.board.version(key) if key else 0
+        held = self.snapshots.get(key)
+        if wanted == 0 or (held is not None and held.version >= wanted) or self.db is None:
+            return route
+        if self._short.get(key) == wanted:
+            return route  # the database has nothing newer: asked once already
+        self._load(key, wanted)
+        held = self.snapshots.get(key)
+        if held is None or held.version < wanted:
+            # Only when the database went back (restored from a backup): serve the newest it
+            # has, and do not ask again on every request.
+            self._short[key] = wanted
+            log.warning(
+                "snapshots: the instance served feed %r at version %d, the database has %s; "
+                "serving what the database has",
+                key,
+                wanted,
+                "no snapshot" if held is None else f"version {held.version}",
+            )
+        return self.routes.get(path)
+
+    def _load(self, key: str, wanted: int) -> None:
+        """Load the stored snapshot of ``key`` now (a request is waiting for it)."""
+        assert self.db is not None
+        try:
+            with self.db.reading() as session:
+                bundles = store.snapshot_bundles(session, [key])
+            for bundle in bundles:
+                self.install(from_bundle(bundle))
+        except Exception as exc:
+            if key not in self._failing:
+                self._failing.add(key)
+                log.warning(
+                    "snapshots: feed %r is at version %d in this instance and cannot be loaded "
+                    "here (%s); answering 503 until it can",
+                    key,
+                    wanted,
+                    exc,
+                )
+            raise SnapshotUnavailable(key) from exc
+        self._failing.discard(key)
 
     def refresh(self, db: Database) -> int:
         """Load every snapshot whose stored version differs from ours; returns how many."""
@@ -99,6 +180,8 @@ class SnapshotRegistry:
             del bundles
             release_free_memory()
         self.seen_counter = counter
+        # Everything saved up to `counter` is on the board now (what the instance reports).
+        self.board.reach(counter)
         return installed
 
     def learn_feeds(self, keys: Iterable[str]) -> None:
@@ -117,6 +200,7 @@ class SnapshotRegistry:
 
     def poll(self, db: Database) -> None:
         """Refresh if the snapshot counter moved; remember whether the database answered."""
+        self.board.stamp()  # this worker is alive (the instance's report needs one)
         try:
             with db.reading() as session:
                 counter = store.read_counter(session, "snapshots")

@@ -13,6 +13,12 @@ from feedsvc.store.articles import (
 )
 from feedsvc.store.categories import category_slugs, get_category, list_categories, upsert_category
 from feedsvc.store.feeds import dirty_feeds, feed_keys, mark_feeds_changed, mark_rendered
+from feedsvc.store.instances import (
+    forget_instance,
+    forget_instances_before,
+    live_instances,
+    report_instance,
+)
 from feedsvc.store.leases import acquire_lease, check_connection, release_lease
 from feedsvc.store.meta import bump_counter, get_meta, read_counter, set_meta
 from feedsvc.store.reading import (
@@ -47,17 +53,21 @@ __all__ = [
     "dirty_feeds",
     "embargo_lifted",
     "feed_keys",
+    "forget_instance",
+    "forget_instances_before",
     "get_article",
     "get_category",
     "get_meta",
     "get_snapshot",
     "list_categories",
+    "live_instances",
     "mark_feeds_changed",
     "mark_rendered",
     "next_embargo",
     "read_counter",
     "record_hash",
     "release_lease",
+    "report_instance",
     "save_snapshot",
     "set_meta",
     "snapshot_bundle",

@@ -251,3 +251,16 @@ class WebSubDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_websub_deliveries_due", "next_attempt_at"),)
+
+
+class InstanceReport(Base):
+    """What one serving instance (processes sharing FEEDSVC_RUNTIME_DIR) last reported: the
+    ``snapshots`` counter up to which it serves every saved snapshot. The built-in hub holds a
+    delivery until each instance reported lately has reached it (feedsvc.websub.gate)."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))  # host:pid of the reporting process
+    counter: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

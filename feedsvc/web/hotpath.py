@@ -18,7 +18,7 @@ from feedsvc.http.conditional import (
     format_http_date,
     is_not_modified,
 )
-from feedsvc.publish.registry import SnapshotRegistry
+from feedsvc.publish.registry import SnapshotRegistry, SnapshotUnavailable
 from feedsvc.publish.snapshot import FormatEntry, Snapshot, Variant
 from feedsvc.web.errors import wsgi_error
 from feedsvc.web.limits import LimitCache, LimitError, parse_limit
@@ -89,6 +89,12 @@ class FeedHotPath:
         if not path.startswith("/feeds/"):
             return self.app(environ, start_response)
         found = self.registry.routes.get(path)
+        if found is None or self.registry.served[found[2]] > found[0].version:
+            # Missing, or another worker of this instance already serves a newer version.
+            try:
+                found = self.registry.current(path)
+            except SnapshotUnavailable:
+                return self._error(start_response, path, 503, "Feeds are loading.\n")
         if found is None:
             if self.registry.seen_counter < 0:
                 # Not loaded yet (a new worker while the database is down): not a 404, which
@@ -102,7 +108,7 @@ class FeedHotPath:
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "GET" and method != "HEAD":
             return self._error(start_response, path, 405, "Feeds are read-only: use GET.\n", ALLOW)
-        snapshot, entry = found
+        snapshot, entry, _slot = found
         query = environ.get("QUERY_STRING")
         if query and "limit" in query and entry.spans is not None:
             try:

@@ -22,6 +22,7 @@ from feedsvc.store.db import Database
 from feedsvc.websub import store
 from feedsvc.websub.client import Caller
 from feedsvc.websub.delivery import HubWorker, SnapshotCache
+from feedsvc.websub.gate import DeliveryGate
 from feedsvc.websub.limits import RateLimiter
 from feedsvc.websub.publish import ExternalHubNotifier
 from feedsvc.websub.safety import policy_for
@@ -53,6 +54,7 @@ class BuiltInHub:
         # Requests to /websub per client: counted in this process (each web worker its own).
         self.limiter = RateLimiter(settings.websub_requests_per_minute)
         self.worker: HubWorker | None = None  # only in the process that runs the scheduler
+        self.gate: DeliveryGate | None = None  # set by Services: deliveries wait for readers
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
         """Regenerator listener: queue the new feed for its subscribers (rows only, no HTTP)."""
@@ -80,7 +82,9 @@ class BuiltInHub:
             # checks) is only needed where requests to callbacks are made.
             policy = policy_for(self.settings.websub_allow_private, self.settings.bind)
             caller = Caller(policy, self.settings.websub_timeout_seconds)
-            self.worker = HubWorker(self.db, self.settings, self.clock, caller, self.cache)
+            self.worker = HubWorker(
+                self.db, self.settings, self.clock, caller, self.cache, self.gate
+            )
         self.worker.start()
 
     def wake(self) -> None:

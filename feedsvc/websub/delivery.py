@@ -25,6 +25,7 @@ from feedsvc.publish.snapshot import Snapshot, from_bundle
 from feedsvc.store.db import Database
 from feedsvc.websub import store
 from feedsvc.websub.client import CallbackError, CallbackRefused, Caller, describe_url
+from feedsvc.websub.gate import DeliveryGate
 from feedsvc.websub.hub import retry_delay, verify_intent
 from feedsvc.websub.safety import callback_host
 
@@ -81,13 +82,20 @@ class Distributor:
     """Sends one claimed delivery and records the outcome."""
 
     def __init__(
-        self, db: Database, settings: Settings, clock: Clock, caller: Caller, cache: SnapshotCache
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+        caller: Caller,
+        cache: SnapshotCache,
+        gate: DeliveryGate | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.caller = caller
         self.cache = cache
+        self.gate = gate
         self.hub_url = f"{settings.base_url}/websub"
 
     def deliver(self, job: store.DeliveryJob) -> str:
@@ -96,6 +104,9 @@ class Distributor:
         entry = None if snapshot is None else snapshot.formats.get(job.fmt)
         if snapshot is None or entry is None:
             return self._failed(job, job.version, "the feed has no snapshot", final=True)
+        if self.gate is not None:
+            # Subscribers that fetch the feed on a delivery must get this version, not a 304.
+            self.gate.wait(snapshot.key, snapshot.version)
         body = entry.identity.body
         headers = {
             "Content-Type": entry.content_type,
@@ -140,13 +151,19 @@ class HubWorker:
     """The background thread that runs verifications and deliveries from the queue."""
 
     def __init__(
-        self, db: Database, settings: Settings, clock: Clock, caller: Caller, cache: SnapshotCache
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+        caller: Caller,
+        cache: SnapshotCache,
+        gate: DeliveryGate | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.caller = caller
-        self.distributor = Distributor(db, settings, clock, caller, cache)
+        self.distributor = Distributor(db, settings, clock, caller, cache, gate)
         # A claim outlives the slowest exchange (each ends within 2 × timeout), with margin.
         self.claim = timedelta(seconds=settings.websub_timeout_seconds * 2 + 30)
         self._pool: ThreadPoolExecutor | None = None

@@ -241,6 +241,7 @@ def test_systemd_units_run_the_service(tmp_path: Path) -> None:
         web_env = {**env, **unit_environment(web_unit, runtime)}
         scheduler_env = {**env, **unit_environment(scheduler_unit, runtime)}
         assert web_env["PROMETHEUS_MULTIPROC_DIR"] == scheduler_env["PROMETHEUS_MULTIPROC_DIR"]
+        assert web_env["FEEDSVC_RUNTIME_DIR"] == scheduler_env["FEEDSVC_RUNTIME_DIR"]
         base = f"http://127.0.0.1:{port}"
         shell = ["/bin/sh", "-c"]
         with started([*shell, exec_start(web_unit)], web_env, tmp_path / "web.log"):

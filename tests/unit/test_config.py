@@ -62,6 +62,7 @@ BAD = [
     ("FEEDSVC_CACHE_MAX_AGE", "0"),
     ("FEEDSVC_SCHEDULER", "maybe"),
     ("FEEDSVC_WORKERS", "0"),
+    ("FEEDSVC_RUNTIME_DIR", "run/feedsvc"),
     ("FEEDSVC_BIND", "8000"),
     ("FEEDSVC_BIND", "127.0.0.1:99999"),
     ("FEEDSVC_LOG_FORMAT", "xml"),
