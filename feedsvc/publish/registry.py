@@ -70,11 +70,22 @@ class SnapshotRegistry:
                 self.routes[f"/feeds/{snapshot.key}.{fmt}"] = (snapshot, entry)
             return True
 
+    def remove(self, key: str) -> None:
+        """Stop serving feed ``key`` (its category was deleted): its paths answer 404."""
+        with self._lock:
+            snapshot = self.snapshots.pop(key, None)
+            if snapshot is not None:
+                for fmt in snapshot.formats:
+                    self.routes.pop(f"/feeds/{key}.{fmt}", None)
+
     def refresh(self, db: Database) -> int:
-        """Load every snapshot whose stored version differs from ours; returns how many."""
+        """Load every snapshot whose stored version differs from ours, and drop those no longer
+        stored; returns how many were loaded."""
         with db.reading() as session:
             counter = store.read_counter(session, "snapshots")
             versions = store.snapshot_versions(session)
+        for key in [key for key in self.snapshots if key not in versions]:
+            self.remove(key)
         stale = [
             key
             for key, version in versions.items()

@@ -360,10 +360,12 @@ def test_impossible_id_is_404(newsdesk: FlaskClient, method: str, url_id: str) -
         ("POST", "/api/v1/articles/bp-1", "DELETE, GET, HEAD, PUT"),
         ("PATCH", "/api/v1/articles/bp-1", "DELETE, GET, HEAD, PUT"),
         ("OPTIONS", "/api/v1/articles/bp-1", "DELETE, GET, HEAD, PUT"),
-        ("GET", "/api/v1/articles", "POST"),
-        ("PUT", "/api/v1/articles", "POST"),
-        ("GET", "/api/v1/categories/thoi-su", "PUT"),
-        ("DELETE", "/api/v1/categories/thoi-su", "PUT"),
+        ("DELETE", "/api/v1/articles", "GET, HEAD, POST"),
+        ("PUT", "/api/v1/articles", "GET, HEAD, POST"),
+        ("POST", "/api/v1/categories/thoi-su", "DELETE, GET, HEAD, PUT"),
+        ("PATCH", "/api/v1/categories/thoi-su", "DELETE, GET, HEAD, PUT"),
+        ("POST", "/api/v1/categories", "GET, HEAD"),
+        ("PUT", "/api/v1/openapi.json", "GET, HEAD"),
     ],
 )
 def test_method_not_allowed_is_405(client: FlaskClient, method: str, path: str, allow: str) -> None:
