@@ -98,8 +98,8 @@ def guard() -> Response | None:
     return error.response() if error is not None else None
 
 
-# The one call anyone may make: the API's description holds no secret.
-PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
+# The one path anyone may call: the API's description holds no secret (another method gets 405).
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
 # The calls that take query parameters: the list of articles (filters, pages).
 QUERY_ENDPOINTS = frozenset({"api.list_articles"})
 # The calls that take If-Match / If-None-Match: one article (its ETag), and the document.
@@ -117,7 +117,7 @@ def _credentials_error() -> ApiError | None:
         if header:  # RFC 6750 §3.1: more than one way of sending a token is invalid_request
             return _unauthorised(400, misplaced, challenge("invalid_request"))
         return _unauthorised(401, misplaced, challenge())
-    if request.endpoint in PUBLIC_ENDPOINTS:
+    if request.path in PUBLIC_PATHS:
         return None  # a token sent anyway is neither needed nor checked
     failure = authenticate(header, current_services().settings.api_tokens)
     if failure is None:
@@ -128,8 +128,15 @@ def _credentials_error() -> ApiError | None:
 
 
 def _request_error() -> ApiError | None:
-    """400 for a query string or a condition a call does not take, 404/405 for what no endpoint
-    answers."""
+    """404/405 for what no endpoint answers, then 400 for a query string or a condition the
+    call does not take."""
+    routing = request.routing_exception
+    if isinstance(routing, MethodNotAllowed):
+        allowed = ", ".join(sorted(routing.valid_methods or ()))
+        message = f"{request.method} is not allowed here; use {allowed}"
+        return ApiError(405, message, headers={"Allow": allowed})
+    if isinstance(routing, NotFound):
+        return ApiError(404, f"no API endpoint at {request.path}")
     if request.query_string and request.endpoint not in QUERY_ENDPOINTS:
         # None is defined here, and a token may hide under any name: refuse rather than ignore.
         return ApiError(
@@ -146,13 +153,6 @@ def _request_error() -> ApiError | None:
             "this call takes no If-Match or If-None-Match: only one article has an ETag; send "
             "conditional writes one by one with PUT or DELETE /api/v1/articles/ID",
         )
-    routing = request.routing_exception
-    if isinstance(routing, MethodNotAllowed):
-        allowed = ", ".join(sorted(routing.valid_methods or ()))
-        message = f"{request.method} is not allowed here; use {allowed}"
-        return ApiError(405, message, headers={"Allow": allowed})
-    if isinstance(routing, NotFound):
-        return ApiError(404, f"no API endpoint at {request.path}")
     return None
 
 

@@ -198,7 +198,7 @@ PARAMETERS: Spec = {
         "required": False,
         "description": "Go on only if the article exists at one of these versions (ETags, "
         "strong comparison), or at all with `*`; else `412`.",
-        "schema": {"type": "string", "examples": ['"3f2a…"', "*"]},
+        "schema": {"type": "string", "examples": [f'"{"0" * 64}"', "*"]},
     },
     "IfNoneMatch": {
         "name": "If-None-Match",

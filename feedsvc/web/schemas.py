@@ -160,7 +160,14 @@ def article_sent(*, id_required: bool) -> Schema:
                 **SENT_TIME,
                 "description": SENT_TIME["description"] + "; in the future: embargoed until then",
             },
-            "updated_at": _optional(SENT_TIME),
+            "updated_at": _optional(
+                {
+                    **SENT_TIME,
+                    "pattern": r"^\s*$|" + DATE_TIME_PATTERN,
+                    "description": "the last edit, written like `published_at`; blank counts as "
+                    "absent",
+                }
+            ),
         },
         "description": "Unknown fields are ignored; `null` counts as absent. Text is normalised "
         "to NFC and characters XML 1.0 forbids are removed.",
