@@ -344,12 +344,12 @@ def delete_category(slug: str) -> Response:
     if remaining is None:
         raise _unknown_category(slug)
     if remaining:
-        articles = f"{remaining} article{'s' if remaining != 1 else ''}"
+        articles, them = (f"{remaining} articles", "them") if remaining > 1 else ("1 article", "it")
         raise ApiError(
             409,
-            f"category {slug!r} still has {articles}: move them to other categories (PUT each "
-            "with new categories) or delete them (DELETE /api/v1/articles/ID), then delete the "
-            f"category; GET /api/v1/articles?category={slug} lists them",
+            f"category {slug!r} still has {articles}: move {them} to other categories (PUT with "
+            f"new categories) or delete {them} (DELETE /api/v1/articles/ID), then delete the "
+            f"category; GET /api/v1/articles?category={slug} lists {them}",
         )
     # This worker stops serving its feeds at once; the others at their next refresh.
     services.registry.remove(slug)
@@ -377,7 +377,8 @@ def _conditions() -> Conditions | None:
 
 
 def _failed(article_id: str, version: str | None) -> ApiError:
-    """412: the article is not at the version the request's condition names."""
+    """412: the article is not at a version the request's If-Match names, or is at one its
+    If-None-Match names; the message says which, and the current ETag comes along."""
     shown = repr(article_id) if len(article_id) <= 200 else "with this id"
     if version is None:
         return ApiError(
@@ -386,11 +387,20 @@ def _failed(article_id: str, version: str | None) -> ApiError:
             "If-Match names none of its versions; nothing was changed",
         )
     etag = etag_of(version)
+    conditions = _conditions()
+    if conditions is not None and conditions.if_match is not None:
+        if not conditions.if_match.strong_match(version):
+            return ApiError(
+                412,
+                f"precondition failed: article {shown} changed since you read it: it is now at "
+                f"{etag}, which If-Match does not name; GET it, apply your change again and send "
+                f"it with If-Match: {etag}; nothing was changed",
+                headers={"ETag": etag},
+            )
     return ApiError(
         412,
-        f"precondition failed: article {shown} is now at {etag}, which If-Match does not name "
-        "(it changed since you read it: GET it, apply your change again and send it with "
-        f"If-Match: {etag}) or If-None-Match names; nothing was changed",
+        f"precondition failed: article {shown} exists at {etag}, which If-None-Match names "
+        "(If-None-Match: * writes only an article that does not exist); nothing was changed",
         headers={"ETag": etag},
     )
 

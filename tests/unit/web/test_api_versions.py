@@ -152,7 +152,9 @@ def test_an_out_of_order_retry_cannot_overwrite_a_newer_version(
     late = put(desk, article(title="Bản cũ, gửi lại"), **{"If-Match": read})  # v1's retry
     message = failed(late)
     assert late.headers["ETag"] == newer.headers["ETag"]
-    assert newer.headers["ETag"] in message
+    assert newer.headers["ETag"] in message and "changed since you read it" in message
+    exists = failed(put(desk, article(), **{"If-None-Match": "*"}))
+    assert "which If-None-Match names" in exists
     assert conforming(get(desk), "Article")["title"] == "Bản mới hơn"
     # With the current version, the edit goes through.
     again = put(desk, article(title="Bản sửa"), **{"If-Match": newer.headers["ETag"]})

@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
-from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from feedsvc.demo.newsroom import demo_articles, demo_categories
 from feedsvc.ingest.records import RecordError, parse_article, parse_category
@@ -33,7 +32,12 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def test_document_is_valid_openapi_3_1() -> None:
-    errors = [error.message for error in OpenAPIV31SpecValidator(DOCUMENT).iter_errors()]
+    # A development tool (requirements-dev.txt): CI installs it, and fails on any skip.
+    spec_validator = pytest.importorskip(
+        "openapi_spec_validator", reason="pip install -r requirements-dev.txt"
+    )
+    checker = spec_validator.OpenAPIV31SpecValidator(DOCUMENT)
+    errors = [error.message for error in checker.iter_errors()]
     assert errors == []
     assert DOCUMENT["openapi"] == "3.1.0"
     assert DOCUMENT["servers"] == [{"url": "http://feeds.test/api/v1"}]
