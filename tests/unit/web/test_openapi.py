@@ -15,13 +15,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 
+from feedsvc import store
 from feedsvc.demo.newsroom import demo_articles, demo_categories
 from feedsvc.ingest.records import RecordError, parse_article, parse_category
 from feedsvc.web import openapi
 from feedsvc.web.openapi import document
 
 from tests.helpers import paths
-from tests.helpers.app import NEWSROOM, article
+from tests.helpers.app import NEWSROOM, article, services
 from tests.helpers.openapi import DOCUMENT, errors_of
 
 REPO = paths.REPO
@@ -98,6 +99,49 @@ def test_error_responses_document_their_headers() -> None:
     assert names == {"IfMatch", "IfNoneMatch"}
     assert "ETag" in one_article["get"]["responses"]["200"]["headers"]
     assert "parameters" not in DOCUMENT["paths"]["/articles"]["post"]  # the batch takes none
+
+
+def _operations() -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, item in DOCUMENT["paths"].items()
+        for method in item
+        if method != "parameters"
+    ]
+
+
+@pytest.mark.parametrize(("method", "path"), _operations(), ids=" ".join)
+@pytest.mark.parametrize(
+    ("authorization", "challenge"),
+    [
+        (None, 'Bearer realm="feedsvc"'),
+        ("Bearer wrong-token", 'Bearer realm="feedsvc", error="invalid_token"'),
+        ("Basic dXNlcjpwYXNz", 'Bearer realm="feedsvc"'),
+    ],
+    ids=["none", "wrong", "basic"],
+)
+def test_every_call_but_the_document_needs_a_token(
+    app: Flask,
+    client: FlaskClient,
+    method: str,
+    path: str,
+    authorization: str | None,
+    challenge: str,
+) -> None:
+    url = "/api/v1" + path.replace("{slug}", "thoi-su").replace("{id}", "bp-1")
+    body = {"PUT": {"name": "x"}, "POST": []}.get(method)
+    headers = {} if authorization is None else {"Authorization": authorization}
+    with services(app).db.reading() as session:
+        before = store.read_counter(session, "changes")
+    response = client.open(url, method=method, json=body, headers=headers)
+    if path == "/openapi.json":
+        assert response.status_code == 200
+        return
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == challenge
+    assert errors_of("Error", json.loads(response.data)) == []
+    with services(app).db.reading() as session:
+        assert store.read_counter(session, "changes") == before
 
 
 def test_served_in_public_with_an_etag(client: FlaskClient) -> None:
