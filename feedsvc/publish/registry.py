@@ -70,22 +70,32 @@ class SnapshotRegistry:
                 self.routes[f"/feeds/{snapshot.key}.{fmt}"] = (snapshot, entry)
             return True
 
-    def remove(self, key: str) -> None:
-        """Stop serving feed ``key`` (its category was deleted): its paths answer 404."""
+    def remove(self, key: str, only: Snapshot | None = None) -> None:
+        """Stop serving feed ``key`` (its category was deleted): its paths answer 404.
+
+        ``only``: remove it only if that snapshot is still the one served.
+        """
         with self._lock:
-            snapshot = self.snapshots.pop(key, None)
-            if snapshot is not None:
-                for fmt in snapshot.formats:
-                    self.routes.pop(f"/feeds/{key}.{fmt}", None)
+            snapshot = self.snapshots.get(key)
+            if snapshot is None or (only is not None and snapshot is not only):
+                return
+            del self.snapshots[key]
+            for fmt in snapshot.formats:
+                self.routes.pop(f"/feeds/{key}.{fmt}", None)
 
     def refresh(self, db: Database) -> int:
         """Load every snapshot whose stored version differs from ours, and drop those no longer
         stored; returns how many were loaded."""
+        # What we served before reading: a snapshot installed meanwhile (by a regeneration in
+        # this process) may be newer than the read, and is not dropped for missing from it.
+        with self._lock:
+            held = dict(self.snapshots)
         with db.reading() as session:
             counter = store.read_counter(session, "snapshots")
             versions = store.snapshot_versions(session)
-        for key in [key for key in self.snapshots if key not in versions]:
-            self.remove(key)
+        for key, snapshot in held.items():
+            if key not in versions:
+                self.remove(key, only=snapshot)
         stale = [
             key
             for key, version in versions.items()
