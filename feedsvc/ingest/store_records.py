@@ -8,10 +8,12 @@ import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from feedsvc import store
 from feedsvc.clock import Clock
@@ -22,15 +24,20 @@ from feedsvc.ingest.records import (
     FieldError,
     ImageRecord,
     RecordError,
+    _Errors,
+    _timestamp,
     clean_text,
     parse_article,
     parse_category,
 )
 from feedsvc.ingest.strictjson import JSONError, loads_strict
 from feedsvc.store.db import Database
-from feedsvc.store.models import Article
+from feedsvc.store.models import Article, Category
 
 P = ParamSpec("P")
+# A write's condition on the article's stored version (its record hash; None: no such article,
+# or deleted): True lets the write go on. The ingest API builds them from If-Match/If-None-Match.
+Precondition = Callable[[str | None], bool]
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 3
@@ -57,6 +64,23 @@ def retry_on_conflict(func: Callable[P, T]) -> Callable[P, T]:
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+class PreconditionFailed(Exception):
+    """The stored version of an article does not satisfy the write's precondition."""
+
+    def __init__(self, article_id: str, version: str | None) -> None:
+        super().__init__(f"article {article_id!r}: precondition failed")
+        self.article_id = article_id
+        self.version = version  # the stored version, None when there is none
+
+
+def _check(session: Session, article_id: str, precondition: Precondition) -> None:
+    """Raise PreconditionFailed unless ``precondition`` holds for the stored version (locked
+    until the transaction ends, so that no other write slips in between)."""
+    version = store.article_version(session, article_id, lock=True)
+    if not precondition(version):
+        raise PreconditionFailed(article_id, version)
 
 
 @dataclass(frozen=True)
@@ -197,9 +221,19 @@ def store_category(db: Database, clock: Clock, raw: object) -> tuple[CategoryRec
     return record, status
 
 
-def delete_article(db: Database, clock: Clock, article_id: str) -> bool:
-    """Remove an article from every feed; False when unknown or already deleted."""
+def delete_article(
+    db: Database, clock: Clock, article_id: str, precondition: Precondition | None = None
+) -> bool:
+    """Remove an article from every feed; False when unknown or already deleted.
+
+    ``precondition``, when given, is checked against the stored version in the same transaction
+    (an unknown article is False first: there is nothing to compare).
+    """
     with db.writing() as session:
+        if precondition is not None:
+            if store.article_version(session, article_id, lock=True) is None:
+                return False
+            _check(session, article_id, precondition)
         return store.delete_article(session, article_id, clock.now())
 
 
@@ -227,15 +261,23 @@ def _url_normalised(name: str) -> FieldError:
 
 @retry_on_conflict
 def put_article(
-    db: Database, settings: Settings, clock: Clock, article_id: str, raw: Mapping[str, object]
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    article_id: str,
+    raw: Mapping[str, object],
+    precondition: Precondition | None = None,
 ) -> tuple[ArticleRecord, str]:
     """Validate and upsert the article sent for ``article_id``; returns it and its status.
 
     A body ``id`` must be absent (the URL's is taken) or equal ``article_id``. RecordError lists
-    every broken rule, and then nothing is written.
+    every broken rule, and then nothing is written. ``precondition`` is checked first, against
+    the stored version, in the write's own transaction: PreconditionFailed writes nothing.
     """
     errors = _url_mismatch("id", raw.get("id"), article_id)
     with db.writing() as session:
+        if precondition is not None:
+            _check(session, article_id, precondition)
         good, rejected = validate_articles(
             [{**raw, "id": article_id}], settings, store.category_slugs(session)
         )
@@ -287,6 +329,18 @@ def is_article_id(text: str) -> bool:
     return True
 
 
+def is_category_slug(text: str) -> bool:
+    """Whether ``text`` passes the slug rule unchanged, as every stored slug did (``all``,
+    reserved, does not)."""
+    if clean_text(text) != text:
+        return False
+    try:
+        parse_category({"slug": text, "name": "-"})
+    except RecordError:
+        return False
+    return True
+
+
 def load_article(db: Database, article_id: str) -> ArticleRecord | None:
     """The stored article as accepted (normalised); None when unknown or deleted."""
     with db.reading() as session:
@@ -317,3 +371,98 @@ def _record_of(row: Article) -> ArticleRecord:
         published_at=row.published_at,
         updated_at=row.updated_at,
     )
+
+
+def version_of(record: ArticleRecord) -> str:
+    """The version of an article as stored: the hash of its normalised record."""
+    return store.record_hash(record)
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as accepted, with its version (the stored record hash) and when it changed."""
+
+    record: ArticleRecord
+    version: str
+    modified_at: datetime
+
+
+def _stored_of(row: Article) -> StoredArticle:
+    return StoredArticle(_record_of(row), row.record_hash, row.modified_at)
+
+
+def read_article(db: Database, article_id: str) -> StoredArticle | None:
+    """The stored article with its version; None when unknown or deleted."""
+    with db.reading() as session:
+        row = store.get_article(session, article_id)
+        return None if row is None else _stored_of(row)
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """One page of articles in the order they changed, and where the next page starts (None
+    when this page is the last)."""
+
+    articles: list[StoredArticle]
+    after: tuple[datetime, str] | None
+
+
+def list_articles(
+    db: Database,
+    *,
+    category: str | None,
+    changed_since: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> ArticlePage:
+    """A page of stored articles by (modified_at, id), filtered; see store.articles_page."""
+    with db.reading() as session:
+        rows = store.articles_page(
+            session, category=category, changed_since=changed_since, after=after, limit=limit + 1
+        )
+        articles = [_stored_of(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    last = articles[-1] if articles else None
+    return ArticlePage(articles, (last.modified_at, last.record.id) if more and last else None)
+
+
+def parse_time(text: str, name: str, tz: ZoneInfo) -> datetime:
+    """An instant written as a record's times are (ISO 8601; no offset: read in ``tz``), in
+    UTC; RecordError naming ``name`` when it is not one."""
+    errors = _Errors()
+    moment = _timestamp(text, name, tz, errors, required=True)
+    errors.raise_if_any()
+    assert moment is not None  # raise_if_any guarantees it
+    return moment
+
+
+# --- categories at their URL (the ingest API's GET and DELETE) ----------------------------------
+
+
+def _category_of(row: Category) -> CategoryRecord:
+    return CategoryRecord(slug=row.slug, name=row.name, description=row.description)
+
+
+def list_categories(db: Database) -> list[CategoryRecord]:
+    """Every category as accepted, by slug."""
+    with db.reading() as session:
+        return [_category_of(row) for row in store.list_categories(session)]
+
+
+def load_category(db: Database, slug: str) -> CategoryRecord | None:
+    """The category ``slug`` as accepted, or None."""
+    with db.reading() as session:
+        row = store.get_category(session, slug)
+        return None if row is None else _category_of(row)
+
+
+@retry_on_conflict
+def delete_category(db: Database, clock: Clock, slug: str) -> int | None:
+    """Delete a category that holds no article, with its feeds; None when unknown, else how many
+    articles are still in it (then nothing changed).
+
+    Retried like the writes: on PostgreSQL an article written into the category at the same
+    moment makes the delete fail on the links' foreign key; run again, it counts that article.
+    """
+    with db.writing() as session:
+        return store.delete_category(session, slug, clock.now())

@@ -159,11 +159,35 @@ class SnapshotRegistry:
             raise SnapshotUnavailable(key) from exc
         self._failing.discard(key)
 
+    def remove(self, key: str, only: Snapshot | None = None) -> None:
+        """Stop serving feed ``key`` (its category was deleted): its paths answer 404.
+
+        ``only``: remove it only if that snapshot is still the one served.
+        """
+        with self._lock:
+            snapshot = self.snapshots.get(key)
+            if snapshot is None or (only is not None and snapshot is not only):
+                return
+            del self.snapshots[key]
+            self.known_paths = frozenset(
+                p for p in self.known_paths if not p.startswith(f"{FEED_PREFIX}{key}.")
+            )
+            for fmt in snapshot.formats:
+                self.routes.pop(f"{FEED_PREFIX}{key}.{fmt}", None)
+
     def refresh(self, db: Database) -> int:
-        """Load every snapshot whose stored version differs from ours; returns how many."""
+        """Load every snapshot whose stored version differs from ours, and drop those no longer
+        stored; returns how many were loaded."""
+        # What we served before reading: a snapshot installed meanwhile (by a regeneration in
+        # this process) may be newer than the read, and is not dropped for missing from it.
+        with self._lock:
+            held = dict(self.snapshots)
         with db.reading() as session:
             counter = store.read_counter(session, "snapshots")
             versions = store.snapshot_versions(session)
+        for key, snapshot in held.items():
+            if key not in versions:
+                self.remove(key, only=snapshot)
         stale = [
             key
             for key, version in versions.items()
@@ -186,16 +210,21 @@ class SnapshotRegistry:
 
     def learn_feeds(self, keys: Iterable[str]) -> None:
         """Know that the feeds ``keys`` exist (``all``, category slugs), rendered or not."""
-        paths = {f"/feeds/{key}.{fmt}" for key in keys for fmt in (*RENDERERS, *PAGES)}
+        paths = self._paths(keys)
         if not paths <= self.known_paths:
             self.known_paths = self.known_paths | paths
+
+    @staticmethod
+    def _paths(keys: Iterable[str]) -> set[str]:
+        return {f"{FEED_PREFIX}{key}.{fmt}" for key in keys for fmt in (*RENDERERS, *PAGES)}
 
     def refresh_known(self, session: Session) -> None:
         """Learn the categories' feeds when the change counter moved (a category's creation
         moves it): a tiny query, then one more only after a write."""
         changes = store.read_counter(session, "changes")
         if changes != self._known_changes:
-            self.learn_feeds(store.feed_keys(session))
+            # Replaced whole: a deleted category's feeds are no longer known (404, not 503).
+            self.known_paths = frozenset(self._paths(store.feed_keys(session)))
             self._known_changes = changes
 
     def poll(self, db: Database) -> None:

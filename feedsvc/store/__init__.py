@@ -5,13 +5,23 @@ One module per concern (as miniflux's ``internal/storage``); callers use ``store
 
 from feedsvc.store._common import ALL, CHUNK
 from feedsvc.store.articles import (
+    article_version,
+    articles_page,
     count_articles,
+    count_category_articles,
     delete_article,
     get_article,
     record_hash,
     upsert_articles,
 )
-from feedsvc.store.categories import category_slugs, get_category, list_categories, upsert_category
+from feedsvc.store.categories import (
+    category_deleted_at,
+    category_slugs,
+    delete_category,
+    get_category,
+    list_categories,
+    upsert_category,
+)
 from feedsvc.store.feeds import dirty_feeds, feed_keys, mark_feeds_changed, mark_rendered
 from feedsvc.store.instances import (
     forget_instance,
@@ -45,11 +55,16 @@ __all__ = [
     "LinkRow",
     "SnapshotHead",
     "acquire_lease",
+    "article_version",
+    "articles_page",
     "bump_counter",
+    "category_deleted_at",
     "category_slugs",
     "check_connection",
     "count_articles",
+    "count_category_articles",
     "delete_article",
+    "delete_category",
     "dirty_feeds",
     "embargo_lifted",
     "feed_keys",

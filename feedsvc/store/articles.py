@@ -1,4 +1,5 @@
-"""Writing articles: upserts in batches (only changed records are rewritten), deletion marks."""
+"""Writing articles: upserts in batches (only changed records are rewritten), deletion marks;
+reading them one at a time or a page at a time in the order they changed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session, selectinload
 
 from feedsvc.store.models import (
@@ -234,3 +235,58 @@ def delete_article(session: Session, article_id: str, now: datetime) -> bool:
 def count_articles(session: Session) -> int:
     """How many articles are stored and not deleted."""
     return session.scalar(select(func.count()).where(Article.deleted_at.is_(None))) or 0
+
+
+def article_version(session: Session, article_id: str, *, lock: bool = False) -> str | None:
+    """The record hash of the stored, not deleted, article; None when unknown or deleted.
+
+    ``lock`` holds the row (deleted or not) until the transaction ends (``FOR UPDATE`` on
+    PostgreSQL; SQLite's write transactions already run one at a time), so that a write
+    conditional on this version cannot race another write of the same article.
+    """
+    stmt = select(Article.record_hash, Article.deleted_at).where(Article.id == article_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    return None if row is None or row.deleted_at is not None else row.record_hash
+
+
+def articles_page(
+    session: Session,
+    *,
+    category: str | None,
+    changed_since: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Article]:
+    """Stored, not deleted, articles in the order they last changed: by (modified_at, id).
+
+    ``category``: only the articles in it; ``changed_since``: only those that changed at or
+    after that instant; ``after``: only those past that (modified_at, id) position, the last
+    one of the previous page. An article that changes while a client pages moves to the end,
+    so it is seen again rather than skipped.
+    """
+    stmt = (
+        select(Article)
+        .where(Article.deleted_at.is_(None))
+        .options(selectinload(Article.links))
+        .order_by(Article.modified_at, Article.id)
+        .limit(limit)
+    )
+    if category is not None:
+        # (category_slug, article_id) is the links' primary key: at most one row per article.
+        link = ArticleCategory
+        stmt = stmt.join(link, (link.article_id == Article.id) & (link.category_slug == category))
+    if changed_since is not None:
+        stmt = stmt.where(Article.modified_at >= changed_since)
+    if after is not None:
+        stmt = stmt.where(tuple_(Article.modified_at, Article.id) > after)
+    return list(session.scalars(stmt))
+
+
+def count_category_articles(session: Session, slug: str) -> int:
+    """How many stored, not deleted, articles are in category ``slug``."""
+    stmt = select(func.count()).where(
+        ArticleCategory.category_slug == slug, ArticleCategory.deleted.is_(False)
+    )
+    return session.scalar(stmt) or 0

@@ -110,7 +110,11 @@ class Article(Base):
         order_by="ArticleCategory.position",
     )
 
-    __table_args__ = (Index("ix_articles_visible", "deleted_at", "published_at", "id"),)
+    __table_args__ = (
+        Index("ix_articles_visible", "deleted_at", "published_at", "id"),
+        # The API lists articles in the order they changed (GET /api/v1/articles).
+        Index("ix_articles_changed", "modified_at", "id"),
+    )
 
 
 class ArticleCategory(Base):

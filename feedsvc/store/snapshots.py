@@ -6,20 +6,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from feedsvc.store._common import _rowcount
+from feedsvc.store._common import ALL, _rowcount
 from feedsvc.store.meta import _bump
 from feedsvc.store.models import (
+    Category,
     FeedSnapshot,
 )
 
 
 def snapshot_versions(session: Session) -> dict[str, int]:
-    """key -> version of every stored snapshot (cheap: no bundles)."""
-    return dict(session.execute(select(FeedSnapshot.key, FeedSnapshot.version)).all())
+    """key -> version of the stored snapshot of every feed (cheap: no bundles).
+
+    Only feeds that exist: a run that rendered a category while it was being deleted may save
+    its first snapshot after the deletion, and no worker must serve it.
+    """
+    exists = or_(FeedSnapshot.key == ALL, FeedSnapshot.key.in_(select(Category.slug)))
+    stmt = select(FeedSnapshot.key, FeedSnapshot.version).where(exists)
+    return dict(session.execute(stmt).all())
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ rejected request changes nothing.
 Request bodies must be JSON: ``Content-Type: application/json`` (or ``application/*+json``), or
 no Content-Type at all (then the body is read as JSON); any other type gets ``415``, and a form
 type ``400`` (a form may carry a token, RFC 6750 §2.2, which is refused).
+
+Only the list of articles takes query parameters; the OpenAPI document of the API
+(feedsvc/web/openapi.py) is the one call that needs no token.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from feedsvc import current_services
 from feedsvc.ingest import store_records as ingest
 from feedsvc.ingest.records import FieldError, RecordError
 from feedsvc.ingest.strictjson import JSONError, loads_strict
+from feedsvc.store import ALL
 from feedsvc.store.db import DB_UNAVAILABLE
+from feedsvc.web import listing, openapi
 from feedsvc.web.auth import authenticate, challenge, misplaced_credentials
 from feedsvc.web.errors import (
     DB_UNAVAILABLE_MESSAGE,
@@ -32,12 +37,19 @@ from feedsvc.web.errors import (
     json_error,
     json_response,
 )
+from feedsvc.web.preconditions import (
+    Conditions,
+    MalformedCondition,
+    Outcome,
+    etag_of,
+    parse_conditions,
+)
+from feedsvc.web.schemas import MAX_BATCH
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 1000
 # Two requests racing to create one record: the loser can retry at once.
 CONFLICT_RETRY_AFTER = {"Retry-After": "1"}
 _READ_CHUNK = 64 * 1024
@@ -86,6 +98,15 @@ def guard() -> Response | None:
     return error.response() if error is not None else None
 
 
+# The one path anyone may call: the API's description holds no secret (another method gets 405).
+PUBLIC_PATHS = frozenset({f"{bp.url_prefix}/openapi.json"})
+# The calls that take query parameters: the list of articles (filters, pages).
+QUERY_ENDPOINTS = frozenset({"api.list_articles"})
+# The writes that take If-Match / If-None-Match: one article's (it has an ETag). A read that
+# does not use them ignores them: a full answer is never wrong.
+CONDITIONAL_ENDPOINTS = frozenset({"api.put_article", "api.delete_article"})
+
+
 def _credentials_error() -> ApiError | None:
     """401 (or 400) unless the Authorization header, and only it, carries a valid token."""
     header = request.headers.get("Authorization")
@@ -95,6 +116,8 @@ def _credentials_error() -> ApiError | None:
         if header:  # RFC 6750 §3.1: more than one way of sending a token is invalid_request
             return _unauthorised(400, misplaced, challenge("invalid_request"))
         return _unauthorised(401, misplaced, challenge())
+    if request.path in PUBLIC_PATHS:
+        return None  # a token sent anyway is neither needed nor checked
     failure = authenticate(header, current_services().settings.api_tokens)
     if failure is None:
         return None
@@ -104,10 +127,8 @@ def _credentials_error() -> ApiError | None:
 
 
 def _request_error() -> ApiError | None:
-    """400 for a query string, 404/405 for what no endpoint answers."""
-    if request.query_string:
-        # None is defined, and a token may hide under any name: refuse rather than ignore.
-        return ApiError(400, "the ingest API takes no query parameters; remove everything from '?'")
+    """404/405 for what no endpoint answers, then 400 for a query string or a condition the
+    call does not take."""
     routing = request.routing_exception
     if isinstance(routing, MethodNotAllowed):
         allowed = ", ".join(sorted(routing.valid_methods or ()))
@@ -115,6 +136,22 @@ def _request_error() -> ApiError | None:
         return ApiError(405, message, headers={"Allow": allowed})
     if isinstance(routing, NotFound):
         return ApiError(404, f"no API endpoint at {request.path}")
+    if request.query_string and request.endpoint not in QUERY_ENDPOINTS:
+        # None is defined here, and a token may hide under any name: refuse rather than ignore.
+        return ApiError(
+            400,
+            "this call takes no query parameters; remove everything from '?' (only GET "
+            "/api/v1/articles takes any)",
+        )
+    conditional = request.headers.get("If-Match") or request.headers.get("If-None-Match")
+    unsafe = request.method not in ("GET", "HEAD")
+    if conditional and unsafe and request.endpoint not in CONDITIONAL_ENDPOINTS:
+        # Ignored, a condition would let a write the client meant to be conditional go through.
+        return ApiError(
+            400,
+            "this call takes no If-Match or If-None-Match: only one article has an ETag; send "
+            "conditional writes one by one with PUT or DELETE /api/v1/articles/ID",
+        )
     return None
 
 
@@ -125,6 +162,21 @@ def _unauthorised(status: int, message: str, www_authenticate: str) -> ApiError:
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> Response:
     return error.response()
+
+
+@bp.errorhandler(ingest.PreconditionFailed)
+def _precondition_failed(error: ingest.PreconditionFailed) -> Response:
+    return _failed(error.article_id, error.version).response()
+
+
+@bp.errorhandler(MalformedCondition)
+def _malformed_condition(error: MalformedCondition) -> Response:
+    return ApiError(400, str(error)).response()
+
+
+@bp.errorhandler(listing.QueryError)
+def _query_error(error: listing.QueryError) -> Response:
+    return ApiError(400, str(error), error.details).response()
 
 
 @bp.errorhandler(RecordError)
@@ -240,6 +292,40 @@ def _written(status: str) -> None:
         current_services().written()
 
 
+def _no_content() -> Response:
+    """204, with no body and so no type (RFC 9110 §15.3.5)."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    response.headers.update(PRIVATE)
+    return response
+
+
+@bp.get("/openapi.json", provide_automatic_options=False)
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 description of this API: public, cacheable, with an ETag."""
+    return openapi.serve(current_services().settings.base_url, request.headers.get("If-None-Match"))
+
+
+# --- categories ---------------------------------------------------------------------------------
+
+
+@bp.get("/categories", provide_automatic_options=False)
+def list_categories() -> Response:
+    """Every category as accepted, by slug."""
+    records = ingest.list_categories(current_services().db)
+    return json_response({"categories": [record.to_json() for record in records]}, 200)
+
+
+@bp.get("/categories/<slug>", provide_automatic_options=False)
+def get_category(slug: str) -> Response:
+    """One category as accepted."""
+    known = ingest.is_category_slug(slug)
+    record = ingest.load_category(current_services().db, slug) if known else None
+    if record is None:
+        raise _unknown_category(slug)
+    return json_response(record.to_json(), 200)
+
+
 @bp.put("/categories/<slug>", provide_automatic_options=False)
 def put_category(slug: str) -> Response:
     """Upsert one category: 201 new, 200 replaced or unchanged."""
@@ -255,42 +341,141 @@ def put_category(slug: str) -> Response:
     return json_response(record.to_json(), 201 if status == "created" else 200)
 
 
+@bp.delete("/categories/<slug>", provide_automatic_options=False)
+def delete_category(slug: str) -> Response:
+    """Delete a category and its feeds: 204; 409 while articles are in it; 404 if unknown."""
+    services = current_services()
+    known = ingest.is_category_slug(slug)
+    remaining = ingest.delete_category(services.db, services.clock, slug) if known else None
+    if remaining is None:
+        raise _unknown_category(slug)
+    if remaining:
+        articles, them = (f"{remaining} articles", "them") if remaining > 1 else ("1 article", "it")
+        raise ApiError(
+            409,
+            f"category {slug!r} still has {articles}: move {them} to other categories (PUT with "
+            f"new categories) or delete {them} (DELETE /api/v1/articles/ID), then delete the "
+            f"category; GET /api/v1/articles?category={slug} lists {them}",
+        )
+    # This worker stops serving its feeds at once; the others at their next refresh.
+    services.registry.remove(slug)
+    log.info("api: category %s deleted", slug)
+    return _no_content()
+
+
+def _unknown_category(slug: str) -> ApiError:
+    if slug == ALL:
+        return ApiError(
+            404,
+            "'all' is not a category: it is the feed of every category, and cannot be read or "
+            "deleted here",
+        )
+    shown = repr(slug) if len(slug) <= 80 else "with this slug"
+    return ApiError(404, f"no category {shown}: it was never created, or it has been deleted")
+
+
+# --- one article --------------------------------------------------------------------------------
+
+
+def _conditions() -> Conditions | None:
+    """The request's If-Match / If-None-Match (400 when malformed), or None."""
+    return parse_conditions(request.headers.get("If-Match"), request.headers.get("If-None-Match"))
+
+
+def _failed(article_id: str, version: str | None) -> ApiError:
+    """412: the article is not at a version the request's If-Match names, or is at one its
+    If-None-Match names; the message says which, and the current ETag comes along."""
+    shown = repr(article_id) if len(article_id) <= 200 else "with this id"
+    if version is None:
+        return ApiError(
+            412,
+            f"precondition failed: no article {shown} exists (never stored, or deleted), so "
+            "If-Match names none of its versions; nothing was changed",
+        )
+    etag = etag_of(version)
+    conditions = _conditions()
+    if conditions is not None and conditions.if_match is not None:
+        if not conditions.if_match.strong_match(version):
+            return ApiError(
+                412,
+                f"precondition failed: article {shown} changed since you read it: it is now at "
+                f"{etag}, which If-Match does not name; GET it, apply your change again and send "
+                f"it with If-Match: {etag}; nothing was changed",
+                headers={"ETag": etag},
+            )
+    return ApiError(
+        412,
+        f"precondition failed: article {shown} exists at {etag}, which If-None-Match names "
+        "(If-None-Match: * writes only an article that does not exist); nothing was changed",
+        headers={"ETag": etag},
+    )
+
+
 @bp.put("/articles/<article_id>", provide_automatic_options=False)
 def put_article(article_id: str) -> Response:
-    """Upsert one article: 201 new (also after a delete), 200 replaced or unchanged."""
+    """Upsert one article: 201 new (also after a delete), 200 replaced or unchanged; its ETag.
+
+    With If-Match (or If-None-Match) only when the stored version satisfies it, else 412.
+    """
     services = current_services()
+    conditions = _conditions()
     record, status = ingest.put_article(
-        services.db, services.settings, services.clock, article_id, read_json(dict, _ARTICLE)
+        services.db,
+        services.settings,
+        services.clock,
+        article_id,
+        read_json(dict, _ARTICLE),
+        precondition=None if conditions is None else conditions.holds,
     )
     _written(status)
     log.info("api: article %s %s", record.id, status)
-    return json_response(record.to_json(), 201 if status == "created" else 200)
+    etag = etag_of(ingest.version_of(record))
+    return json_response(record.to_json(), 201 if status == "created" else 200, {"ETag": etag})
 
 
 @bp.get("/articles/<article_id>", provide_automatic_options=False)
 def get_article(article_id: str) -> Response:
-    """The stored article as accepted (normalised)."""
+    """The stored article as accepted (normalised), with its ETag; 304 / 412 on conditions."""
+    conditions = _conditions()
     # What cannot be a stored id is not looked up (PostgreSQL refuses a NUL with an error).
     known = ingest.is_article_id(article_id)
-    record = ingest.load_article(current_services().db, article_id) if known else None
-    if record is None:
+    stored = ingest.read_article(current_services().db, article_id) if known else None
+    if stored is None:
         raise _unknown_article(article_id)
-    return json_response(record.to_json(), 200)
+    etag = etag_of(stored.version)
+    outcome = (
+        Outcome.PROCEED if conditions is None else conditions.outcome(stored.version, safe=True)
+    )
+    if outcome is Outcome.FAILED:
+        raise _failed(article_id, stored.version)
+    if outcome is Outcome.NOT_MODIFIED:
+        response = Response(status=304, headers={**PRIVATE, "ETag": etag})
+        del response.headers["Content-Type"]
+        return response
+    return json_response(stored.record.to_json(), 200, {"ETag": etag})
 
 
 @bp.delete("/articles/<article_id>", provide_automatic_options=False)
 def delete_article(article_id: str) -> Response:
-    """Remove an article from every feed: 204; 404 when unknown or already deleted."""
+    """Remove an article from every feed: 204; 404 when unknown or already deleted; 412 when
+    the request's condition does not hold."""
     services = current_services()
+    conditions = _conditions()
     known = ingest.is_article_id(article_id)
-    if not (known and ingest.delete_article(services.db, services.clock, article_id)):
+    precondition = None if conditions is None else conditions.holds
+    if not (known and ingest.delete_article(services.db, services.clock, article_id, precondition)):
         raise _unknown_article(article_id)
     _written("deleted")
     log.info("api: article %s deleted", article_id)
-    response = Response(status=204)
-    del response.headers["Content-Type"]  # RFC 9110 §15.3.5: no content, so no type
-    response.headers.update(PRIVATE)
-    return response
+    return _no_content()
+
+
+def _unknown_article(article_id: str) -> ApiError:
+    shown = repr(article_id) if len(article_id) <= 200 else "with this id"
+    return ApiError(404, f"no article {shown}: it was never stored, or it has been deleted")
+
+
+# --- many articles ------------------------------------------------------------------------------
 
 
 @bp.post("/articles", provide_automatic_options=False)
@@ -329,6 +514,25 @@ def batch_json(result: ingest.BatchResult) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def _unknown_article(article_id: str) -> ApiError:
-    shown = repr(article_id) if len(article_id) <= 200 else "with this id"
-    return ApiError(404, f"no article {shown}: it was never stored, or it has been deleted")
+@bp.get("/articles", provide_automatic_options=False)
+def list_articles() -> Response:
+    """A page of stored articles in the order they changed, filtered, with the next page's
+    cursor and link (null on the last page)."""
+    services = current_services()
+    query = listing.parse_query(request.args, services.settings.timezone)
+    if query.category is not None and ingest.load_category(services.db, query.category) is None:
+        raise _unknown_category(query.category)
+    page = ingest.list_articles(
+        services.db,
+        category=query.category,
+        changed_since=query.changed_since,
+        after=query.after,
+        limit=query.limit,
+    )
+    cursor = next_url = None
+    if page.after is not None:
+        cursor = listing.encode_cursor(page.after)
+        here = f"{services.settings.base_url}{bp.url_prefix}/articles"  # never the Host header
+        next_url = listing.next_link(here, request.args, cursor)
+    articles = [stored.record.to_json() for stored in page.articles]
+    return json_response({"articles": articles, "next_cursor": cursor, "next": next_url}, 200)

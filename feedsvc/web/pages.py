@@ -93,8 +93,9 @@ def protect_html(response: Response) -> Response:
 def _categories() -> tuple[list[Any], datetime | None]:
     with current_services().db.reading() as session:
         categories = store.list_categories(session)
-    newest = max((c.updated_at for c in categories), default=None)
-    return categories, newest
+        deleted = store.category_deleted_at(session)  # the list changed then too
+    changes = [c.updated_at for c in categories] + ([deleted] if deleted else [])
+    return categories, max(changes, default=None)
 
 
 @bp.get("/")

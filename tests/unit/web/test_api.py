@@ -20,6 +20,7 @@ from feedsvc.clock import FrozenClock
 
 from tests.helpers import paths
 from tests.helpers.app import services
+from tests.helpers.openapi import errors_of
 
 AUTH = {"Authorization": "Bearer test-token-1"}
 SECRETS = ("test-token-1", "test-token-2")
@@ -81,6 +82,7 @@ def error_of(response: TestResponse, status: int) -> tuple[str, list[str]]:
     """The message and the detail fields of an error response, checking its exact shape."""
     assert response.status_code == status, response.data
     body = parsed(response)
+    assert errors_of("Error", body) == []  # the OpenAPI document's error body
     assert set(body) == {"error", "details"}
     assert isinstance(body["error"], str) and body["error"]
     for detail in body["details"]:
@@ -175,6 +177,7 @@ def test_get_returns_the_article_as_accepted(newsdesk: FlaskClient) -> None:
     assert response.status_code == 201
     expected = {key: value for key, value in DATA["stored"].items() if value is not None}
     assert parsed(response) == expected
+    assert errors_of("Article", expected) == []
     fetched = newsdesk.get(path, headers=AUTH)
     assert fetched.status_code == 200
     assert parsed(fetched) == expected
@@ -360,10 +363,12 @@ def test_impossible_id_is_404(newsdesk: FlaskClient, method: str, url_id: str) -
         ("POST", "/api/v1/articles/bp-1", "DELETE, GET, HEAD, PUT"),
         ("PATCH", "/api/v1/articles/bp-1", "DELETE, GET, HEAD, PUT"),
         ("OPTIONS", "/api/v1/articles/bp-1", "DELETE, GET, HEAD, PUT"),
-        ("GET", "/api/v1/articles", "POST"),
-        ("PUT", "/api/v1/articles", "POST"),
-        ("GET", "/api/v1/categories/thoi-su", "PUT"),
-        ("DELETE", "/api/v1/categories/thoi-su", "PUT"),
+        ("DELETE", "/api/v1/articles", "GET, HEAD, POST"),
+        ("PUT", "/api/v1/articles", "GET, HEAD, POST"),
+        ("POST", "/api/v1/categories/thoi-su", "DELETE, GET, HEAD, PUT"),
+        ("PATCH", "/api/v1/categories/thoi-su", "DELETE, GET, HEAD, PUT"),
+        ("POST", "/api/v1/categories", "GET, HEAD"),
+        ("PUT", "/api/v1/openapi.json", "GET, HEAD"),
     ],
 )
 def test_method_not_allowed_is_405(client: FlaskClient, method: str, path: str, allow: str) -> None:
