@@ -25,6 +25,7 @@ from feedsvc.store.models import Base
 
 from tests.helpers.app import NEWSROOM, START, TOKENS, article, load, services
 from tests.helpers.instances import pg_admin_url, store_params
+from tests.helpers.paths import VALIDATOR
 
 
 @pytest.fixture(scope="session")
@@ -157,3 +158,19 @@ def unreachable_app(tmp_path: Path, clock: FrozenClock) -> Iterator[Flask]:
     )
     yield app
     services(app).shutdown()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    found = "found" if VALIDATOR.exists() else "not set up: tests marked w3c_validator deselected"
+    return f"W3C validator harness at {VALIDATOR}: {found}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the hand-built validator harness (CI cannot fetch it), its tests are deselected
+    and the header says so; everything else in them is checked offline by other tests."""
+    if VALIDATOR.exists():
+        return
+    dropped = [item for item in items if item.get_closest_marker("w3c_validator")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker("w3c_validator")]

@@ -20,10 +20,9 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from tests.helpers.app import article, category, load, services
-from tests.helpers.paths import ATOM_RNG, REPO
+from tests.helpers.paths import ATOM_RNG, VALIDATOR
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-VALIDATOR = REPO.parent / "validator" / "validate_feed"
 
 # (id, title sent, title stored, summary sent, summary stored); one hour apart each.
 CORPUS = [
@@ -205,7 +204,7 @@ def test_no_text_element_looks_like_html_to_the_w3c_validator(marked: Flask, fmt
     assert [text for text in texts if w3c_sees_html(text)] == []
 
 
-@pytest.mark.skipif(not VALIDATOR.exists(), reason=f"no W3C validator set up at {VALIDATOR}")
+@pytest.mark.w3c_validator
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_w3c_validator_finds_nothing(marked: Flask, fmt: str, tmp_path: Path) -> None:
     """The checkers of ../validator, the W3C validator's errors and warnings first, pass."""
