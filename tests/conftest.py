@@ -24,6 +24,7 @@ from feedsvc.store.db import Database
 from feedsvc.store.models import Base
 
 from tests.helpers.app import NEWSROOM, START, TOKENS, article, load, services
+from tests.helpers.callbacks import Honest, Silent
 from tests.helpers.instances import pg_admin_url, store_params
 from tests.helpers.paths import VALIDATOR
 
@@ -174,3 +175,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not item.get_closest_marker("w3c_validator")]
+
+
+@pytest.fixture
+def honest() -> Iterator[Honest]:
+    """A WebSub subscriber on a loopback port that confirms and records every delivery."""
+    sub = Honest()
+    yield sub
+    sub.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[Silent]:
+    """A callback host that accepts every connection and never answers (the attacker's)."""
+    listener = Silent()
+    yield listener
+    listener.close()

@@ -118,7 +118,7 @@ class Settings:
     metrics_bind: tuple[str, int] | None = setting(
         parsers.optional_bind,
         "",
-        "`HOST:PORT` where the scheduler process (`flask scheduler`, so `make serve`) and "
+        "`HOST:PORT` where the scheduler process (`feedsvc scheduler`, so `make serve`) and "
         "`make run` answer `/metrics` for every process of the machine; keep it off the public "
         "network; unset: no such listener",
     )

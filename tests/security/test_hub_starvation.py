@@ -222,20 +222,6 @@ def _hub(app: Flask) -> BuiltInHub:
     return hub
 
 
-@pytest.fixture
-def honest() -> Iterator[Honest]:
-    sub = Honest()
-    yield sub
-    sub.close()
-
-
-@pytest.fixture
-def silent() -> Iterator[Silent]:
-    listener = Silent()
-    yield listener
-    listener.close()
-
-
 def test_deliveries_go_out_while_forty_verifications_hang(
     honest: Honest, silent: Silent, database_url: str, apps: list[Flask]
 ) -> None:

@@ -57,20 +57,6 @@ HUB_SETTINGS = {
 
 
 @pytest.fixture
-def honest() -> Iterator[Honest]:
-    sub = Honest()
-    yield sub
-    sub.close()
-
-
-@pytest.fixture
-def silent() -> Iterator[Silent]:
-    listener = Silent()
-    yield listener
-    listener.close()
-
-
-@pytest.fixture
 def hub(tmp_path: Path) -> Iterator[tuple[Instance, str]]:
     """``make serve`` (two workers and the scheduler, which runs the hub) on a seeded SQLite."""
     with database("sqlite", tmp_path) as url:
