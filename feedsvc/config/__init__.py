@@ -37,11 +37,15 @@ class Declaration:
     default: str
     meaning: str
     note: str = ""  # shown beside the default in the README: its unit, or what a blank means
+    secret: bool = False  # a credential: never printed or logged
 
 
-def setting(parse: Callable[[str], T], default: str, meaning: str, note: str = "") -> T:
-    """Declare one setting as a field of :class:`Settings`; its type is what ``parse`` returns."""
-    declared = Declaration(parse, default, meaning, note)
+def setting(
+    parse: Callable[[str], T], default: str, meaning: str, note: str = "", *, secret: bool = False
+) -> T:
+    """Declare one setting as a field of :class:`Settings`; its type is what ``parse`` returns.
+    ``secret=True`` marks a credential, which is never printed or logged."""
+    declared = Declaration(parse, default, meaning, note, secret)
     # A dataclass field like any other; typed as the value it will hold, as field() is.
     return cast(T, dataclasses.field(metadata={"setting": declared}))
 
@@ -84,6 +88,7 @@ class Settings:
         "",
         "comma-separated bearer tokens for the ingest API; an empty entry is an error; "
         "unset = every write refused",
+        secret=True,
     )
     feed_items: int = setting(parsers.int_between(1, 1000), "50", "items per feed (1–1000)")
     regenerate_seconds: int = setting(
@@ -127,6 +132,7 @@ class Settings:
         "",
         "a bearer token that opens `/metrics` on the public listener too (for a scraper that "
         "can only reach it); unset: `/metrics` is not there (404)",
+        secret=True,
     )
     websub_hub: str | None = setting(
         parsers.hub,
