@@ -22,6 +22,9 @@ from feedsvc.ingest.store_records import BatchResult, PreparedBatch, prepare_lin
 from feedsvc.store.db import Database
 
 BATCH = 1000
+# And at most this many bytes of lines: a line may be 8 MiB (cli.MAX_LINE_BYTES), and a few
+# batches are in flight at once, so a file of huge bodies must not make 1000-line batches.
+BATCH_BYTES = 16 * 1024 * 1024
 # Small imports (the demo, a day's corrections) never pay for starting worker processes: the
 # first batches are held until the input proves longer, then go to the workers with the rest.
 PARALLEL_AFTER_BATCHES = 2
@@ -47,6 +50,7 @@ class ArticleImporter:
         self.workers = workers if workers is not None else os.cpu_count() or 1
         self._numbers: list[int] = []
         self._lines: list[bytes] = []
+        self._bytes = 0  # in self._lines
         self._batches = 0
         self._held: list[tuple[list[int], list[bytes]]] = []  # until the input proves large
         self._pool: ProcessPoolExecutor | None = None
@@ -56,7 +60,8 @@ class ArticleImporter:
         """One line of JSON (``number`` is its line in the file, for the report)."""
         self._numbers.append(number)
         self._lines.append(line)
-        if len(self._lines) >= BATCH:
+        self._bytes += len(line)
+        if len(self._lines) >= BATCH or self._bytes >= BATCH_BYTES:
             self._submit()
 
     def finish(self) -> None:
@@ -80,7 +85,7 @@ class ArticleImporter:
 
     def _submit(self) -> None:
         numbers, lines = self._numbers, self._lines
-        self._numbers, self._lines = [], []
+        self._numbers, self._lines, self._bytes = [], [], 0
         self._batches += 1
         if self._pool is not None:
             self._send(numbers, lines)

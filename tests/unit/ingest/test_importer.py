@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from feedsvc import store
+from feedsvc.ingest import importer as importer_module
 from feedsvc.ingest.importer import BATCH, PARALLEL_AFTER_BATCHES, ArticleImporter
 from feedsvc.ingest.store_records import BatchResult
 
@@ -53,3 +54,28 @@ def test_worker_processes_import_like_one_process(app: Flask, tmp_path: Any) -> 
     assert again == {"unchanged": count - 3, "superseded": 1}
     with services(app).db.reading() as session:
         assert store.count_articles(session) == count - 3
+
+
+def test_batches_are_capped_by_bytes_as_well_as_lines(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Huge bodies make short batches: the lines held at once stay near BATCH_BYTES."""
+    load(app, NEWSROOM, [])
+    monkeypatch.setattr(importer_module, "BATCH_BYTES", 20_000)
+    body = "Bien phong " * 500  # 5.5 kB of body per line
+    lines = [
+        json.dumps(article(f"big-{i}", "thoi-su", content_html=f"<p>{body}</p>")).encode()
+        for i in range(10)
+    ]
+    batches: list[list[int]] = []
+    s = services(app)
+    importer = ArticleImporter(
+        s.db, s.settings, s.clock, lambda numbers, _result: batches.append(numbers), workers=1
+    )
+    for number, line in enumerate(lines, start=1):
+        importer.add(number, line)
+    importer.finish()
+    assert [len(b) for b in batches] == [4, 4, 2]  # 4 lines pass 20 kB; never 10 in one
+    assert [n for b in batches for n in b] == list(range(1, 11))
+    with s.db.reading() as session:
+        assert store.count_articles(session) == 10
