@@ -1,5 +1,6 @@
-"""For operators: ``/metrics`` behind FEEDSVC_METRICS_TOKEN, the app-wide error handlers, and the
-optional access log.
+"""For operators: ``/livez`` and ``/readyz`` (``/healthz`` is in :mod:`feedsvc.web.pages`),
+``/metrics`` behind FEEDSVC_METRICS_TOKEN, the app-wide error handlers, and the optional access
+log.
 
 The handlers answer through :mod:`feedsvc.web.errors` (never cached; JSON under ``/api/``, text
 elsewhere). The feed hot path sends its own errors before Flask is reached.
@@ -18,7 +19,13 @@ from werkzeug.exceptions import HTTPException
 from feedsvc import current_services
 from feedsvc.store.db import DB_UNAVAILABLE
 from feedsvc.web.auth import challenge, token_matches
-from feedsvc.web.errors import NO_STORE, app_error, database_unavailable, not_cached
+from feedsvc.web.errors import (
+    NO_STORE,
+    RETRY_LATER,
+    app_error,
+    database_unavailable,
+    not_cached,
+)
 
 bp = Blueprint("ops", __name__)
 # Registered only when FEEDSVC_METRICS_TOKEN is set: otherwise the public listener has no
@@ -29,6 +36,31 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("feedsvc.access")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+# --- liveness and readiness -------------------------------------------------------------------
+
+
+@bp.get("/livez")
+def livez() -> tuple[dict[str, str], int, dict[str, str]]:
+    """The process answers: 200 whatever the database's state (restart only what does not)."""
+    return {"status": "ok"}, 200, {"Cache-Control": NO_STORE}
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[dict[str, str], int, dict[str, str]]:
+    """Whether this worker can serve feeds: 503 until its first load of the snapshots; then
+    200, ``"degraded"`` while the database is unreachable and feeds come from memory (a load
+    balancer keeps the instance: it still serves every feed it holds). Reads only what the
+    snapshot watcher recorded (it polls every 0.1 s): no query, no detail of the outage, which
+    the watcher logs."""
+    registry = current_services().registry
+    headers = {"Cache-Control": NO_STORE}
+    if registry.seen_counter < 0:
+        return {"status": "loading"}, 503, {**headers, **RETRY_LATER}
+    if not registry.db_ok:
+        return {"status": "degraded", "database": "unreachable"}, 200, headers
+    return {"status": "ready", "database": "ok"}, 200, headers
 
 
 @metrics_bp.get("/metrics")
