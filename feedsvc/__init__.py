@@ -42,7 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from feedsvc.web.bodycap import BodyCap
     from feedsvc.web.hotpath import FeedHotPath
 
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, settings.log_level)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ops.bp)

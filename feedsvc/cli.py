@@ -3,6 +3,8 @@ the work."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from feedsvc import current_services, store
-from feedsvc.config import ConfigError
+from feedsvc.config import ConfigError, Resolved, resolve
 from feedsvc.demo import newsroom as demo
 from feedsvc.ingest.importer import ArticleImporter
 from feedsvc.ingest.records import RecordError
@@ -254,6 +256,57 @@ def scheduler_command() -> None:
         services.shutdown()
 
 
+REDACTED = "[redacted]"
+
+
+def shown_setting(found: Resolved) -> str:
+    """The text of a setting as ``feedsvc config`` shows it: a secret's never (only whether it
+    is set), a database URL's password never."""
+    if found.row.declared.secret:
+        return REDACTED if found.text.strip() else ""
+    if found.row.attribute == "database_url":
+        from sqlalchemy.engine import make_url
+
+        from feedsvc.config import parsers
+
+        try:
+            url = make_url(parsers.database_url(found.text))
+        except ValueError:
+            return REDACTED  # unparsable: it may hold a password anywhere
+        shown = url.render_as_string(hide_password=True)  # the password as ***
+        return shown.replace(":***@", f":{REDACTED}@", 1) if url.password is not None else shown
+    return found.text
+
+
+@click.command("config")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per setting, in a list.")
+def config_command(as_json: bool) -> None:
+    """Print every setting in force and where it came from (secrets redacted)."""
+    # No app: the settings alone, so this works before the database exists.
+    try:
+        resolved = resolve(os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows: list[dict[str, Any]] = [
+        {
+            "variable": found.row.variable,
+            "value": shown_setting(found),
+            "source": found.source,
+            "secret": found.row.declared.secret,
+        }
+        for found in resolved
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    width = max(len(row["variable"]) for row in rows)
+    value_width = min(48, max(len(row["value"]) for row in rows))
+    click.echo(f"{'setting':<{width}}  {'value':<{value_width}}  from")
+    for row in rows:
+        value = row["value"] or "(unset)"
+        click.echo(f"{row['variable']:<{width}}  {value:<{value_width}}  {row['source']}")
+
+
 def register(app: Flask) -> None:
     """Add every command to the app's CLI."""
     for command in (
@@ -263,5 +316,6 @@ def register(app: Flask) -> None:
         regenerate_command,
         demo_data_command,
         scheduler_command,
+        config_command,
     ):
         app.cli.add_command(command)
