@@ -64,7 +64,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         on_response=services.metrics.tally.on_response,
     )
     if settings.access_log:
-        app.wsgi_app = ops.AccessLog(app.wsgi_app)  # type: ignore[method-assign]
+        app.wsgi_app = ops.AccessLog(  # type: ignore[method-assign]
+            app.wsgi_app, settings.trusted_proxies
+        )
     return app
 
 
