@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 from feedsvc import current_services, store
 from feedsvc.config import ConfigError, Resolved, resolve
 from feedsvc.demo import newsroom as demo
+from feedsvc.ingest import export
 from feedsvc.ingest.importer import ArticleImporter
 from feedsvc.ingest.records import RecordError
 from feedsvc.ingest.store_records import BatchResult, store_articles, store_category
@@ -256,6 +257,43 @@ def scheduler_command() -> None:
         services.shutdown()
 
 
+@click.command("export")
+@with_appcontext
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (replaced when complete) instead of standard output.",
+)
+@click.option(
+    "--only",
+    type=click.Choice(export.KINDS),
+    help="Only the categories (for import-categories) or only the articles (import-articles).",
+)
+def export_command(output: str | None, only: export.Kind | None) -> None:
+    """Write every category, then every article, as JSON Lines that import-categories and
+    import-articles read back (into an empty database: the same feeds, byte for byte)."""
+    services = current_services()
+    kinds = (only,) if only else export.KINDS
+    counts = export.ExportCounts()
+    lines = export.export_lines(services.db, kinds, counts)
+    if output is None:
+        out = sys.stdout.buffer  # UTF-8 whatever the locale: the records are Vietnamese
+        for line in lines:
+            out.write(line.encode())
+        out.flush()
+    else:
+        # Complete or absent: written beside the target, then renamed over it.
+        partial = f"{output}.partial"
+        try:
+            with open(partial, "w", encoding="utf-8", newline="\n") as file:
+                file.writelines(lines)
+            os.replace(partial, output)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"export: {counts.categories} categories, {counts.articles} articles", err=True)
+
+
 REDACTED = "[redacted]"
 
 
@@ -317,5 +355,6 @@ def register(app: Flask) -> None:
         demo_data_command,
         scheduler_command,
         config_command,
+        export_command,
     ):
         app.cli.add_command(command)
