@@ -294,6 +294,21 @@ def export_command(output: str | None, only: export.Kind | None) -> None:
     click.echo(f"export: {counts.categories} categories, {counts.articles} articles", err=True)
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True))
+def backup_command(destination: str) -> None:
+    """Copy the SQLite database to DESTINATION while the service runs (SQLite's online backup;
+    never copy the live file). PostgreSQL: use pg_dump -Fc."""
+    from feedsvc.store.backup import BackupError, backup_sqlite
+
+    try:
+        size = backup_sqlite(current_services().settings.database_url, destination)
+    except (BackupError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup: {destination} ({size} bytes)", err=True)
+
+
 REDACTED = "[redacted]"
 
 
@@ -356,5 +371,6 @@ def register(app: Flask) -> None:
         scheduler_command,
         config_command,
         export_command,
+        backup_command,
     ):
         app.cli.add_command(command)
