@@ -336,13 +336,13 @@ def _valid_names() -> Iterator[str]:
 
 def is_not_setting(variable: str) -> bool:
     """Whether ``variable`` is one of :data:`NOT_SETTINGS`, or a setting's _FILE form."""
-    if variable.endswith(FILE_SUFFIX):
-        return variable.removesuffix(FILE_SUFFIX) in VARIABLES
-    return any(
+    if any(
         fnmatch.fnmatchcase(variable, pattern)
         for pattern, _ in NOT_SETTINGS
         if not pattern.endswith(FILE_SUFFIX)
-    )
+    ):
+        return True
+    return variable.endswith(FILE_SUFFIX) and variable.removesuffix(FILE_SUFFIX) in VARIABLES
 
 
 def check_variables(environ: Mapping[str, str]) -> None:

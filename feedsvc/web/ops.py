@@ -9,6 +9,7 @@ elsewhere). The feed hot path sends its own errors before Flask is reached.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -129,20 +130,20 @@ ACCESS_FIELDS = ("client", "method", "path", "status", "bytes", "duration_ms", "
 USER_AGENT_MAX = 256  # characters of a User-Agent kept (real ones are under 200)
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\x9f]')
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\" + char if char in ('"', "\\") else f"\\x{ord(char):02x}"
+
+
 def escape_field(text: str, limit: int | None = None) -> str:
     """``text`` safe inside a quoted field of a text log line: backslash, quote and control
     characters escaped, cut at ``limit`` characters (``…`` marks a cut)."""
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
-    out = []
-    for char in text:
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
-            out.append(f"\\x{ord(char):02x}")
-        else:
-            out.append(char)
-    return "".join(out)
+    return _NEEDS_ESCAPE.sub(_escaped, text)
 
 
 class AccessLog:
@@ -151,8 +152,8 @@ class AccessLog:
 
     The line is written once the body has been handed to the server (or the server closed it
     early), so ``bytes`` are those of the body actually sent, and ``duration_ms`` runs until
-    then. The client is the peer,
-    or the address a trusted proxy names (FEEDSVC_TRUSTED_PROXIES, :mod:`feedsvc.http.client`).
+    then. The client is the peer, or the address a trusted proxy names
+    (FEEDSVC_TRUSTED_PROXIES, :mod:`feedsvc.http.client`).
     The query string is never logged, only marked: it may carry a token (docs/interface.md).
     """
 
@@ -195,7 +196,7 @@ class AccessLog:
         }
         access_log.info(
             '%s %s %s %d bytes %.1f ms from %s "%s"',
-            fields["method"],
+            escape_field(fields["method"]),
             escape_field(path),
             status,
             sent,
