@@ -4,25 +4,48 @@ PostgreSQL refused with the tool to use."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
 from feedsvc import create_app
+from feedsvc.clock import FrozenClock
 
-from tests.helpers.app import article, load, services
+from tests.helpers.app import NEWSROOM, article, load, services
 
 
-def test_an_online_backup_serves_the_same_feeds(newsroom: Flask, tmp_path: Path) -> None:
+@pytest.fixture
+def sqlite_newsroom(sqlite_template: Path, tmp_path: Path, clock: FrozenClock) -> Iterator[Flask]:
+    """The newsroom on SQLite alone: the backup command is SQLite's."""
+    path = tmp_path / "feedsvc.db"
+    shutil.copy(sqlite_template, path)
+    app = create_app(
+        {
+            "TESTING": True,
+            "CLOCK": clock,
+            "FEEDSVC_DATABASE_URL": f"sqlite:///{path}",
+            "FEEDSVC_SCHEDULER": "off",
+            "FEEDSVC_BASE_URL": "http://feeds.test",
+        }
+    )
+    load(app, NEWSROOM, [article(aid, "thoi-su") for aid in ("a1", "a2", "a3")])
+    assert services(app).regenerator.run().ok
+    yield app
+    services(app).shutdown()
+
+
+def test_an_online_backup_serves_the_same_feeds(sqlite_newsroom: Flask, tmp_path: Path) -> None:
+    newsroom = sqlite_newsroom
     s = services(newsroom)
-    if not s.db.is_sqlite:
-        pytest.skip("SQLite's backup; PostgreSQL is pg_dump's (test below)")
     copy = tmp_path / "backup" / "feedsvc.db"
     copy.parent.mkdir()
     client = newsroom.test_client()
     before = {p: client.get(p).get_data() for p in ("/feeds/all.rss", "/feeds/thoi-su.atom")}
+    assert all(b"a3" in body for body in before.values())  # rendered, not a 503
     with s.db.reading() as session:  # a reader in the middle of a transaction
         session.connection().exec_driver_sql("SELECT count(*) FROM articles").fetchall()
         result = newsroom.test_cli_runner().invoke(args=["backup", str(copy)])
