@@ -42,7 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from feedsvc.web.bodycap import BodyCap
     from feedsvc.web.hotpath import FeedHotPath
 
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, settings.log_level)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ops.bp)
@@ -64,7 +64,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         on_response=services.metrics.tally.on_response,
     )
     if settings.access_log:
-        app.wsgi_app = ops.AccessLog(app.wsgi_app)  # type: ignore[method-assign]
+        app.wsgi_app = ops.AccessLog(  # type: ignore[method-assign]
+            app.wsgi_app, settings.trusted_proxies
+        )
     return app
 
 

@@ -3,6 +3,8 @@ the work."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -13,8 +15,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from feedsvc import current_services, store
-from feedsvc.config import ConfigError
+from feedsvc.config import ConfigError, Resolved, resolve
 from feedsvc.demo import newsroom as demo
+from feedsvc.ingest import export
 from feedsvc.ingest.importer import ArticleImporter
 from feedsvc.ingest.records import RecordError
 from feedsvc.ingest.store_records import BatchResult, store_articles, store_category
@@ -254,6 +257,109 @@ def scheduler_command() -> None:
         services.shutdown()
 
 
+@click.command("export")
+@with_appcontext
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (replaced when complete) instead of standard output.",
+)
+@click.option(
+    "--only",
+    type=click.Choice(export.KINDS),
+    help="Only the categories (for import-categories) or only the articles (import-articles).",
+)
+def export_command(output: str | None, only: export.Kind | None) -> None:
+    """Write every category, then every article, as JSON Lines that import-categories and
+    import-articles read back (into an empty database: the same feeds, byte for byte)."""
+    services = current_services()
+    kinds = (only,) if only else export.KINDS
+    counts = export.ExportCounts()
+    lines = export.export_lines(services.db, kinds, counts)
+    if output is None:
+        out = sys.stdout.buffer  # UTF-8 whatever the locale: the records are Vietnamese
+        for line in lines:
+            out.write(line.encode())
+        out.flush()
+    else:
+        # Complete or absent: written beside the target, then renamed over it.
+        partial = f"{output}.partial"
+        try:
+            with open(partial, "w", encoding="utf-8", newline="\n") as file:
+                file.writelines(lines)
+            os.replace(partial, output)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"export: {counts.categories} categories, {counts.articles} articles", err=True)
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True))
+def backup_command(destination: str) -> None:
+    """Copy the SQLite database to DESTINATION while the service runs (SQLite's online backup;
+    never copy the live file). PostgreSQL: use pg_dump -Fc."""
+    from feedsvc.store.backup import BackupError, backup_sqlite
+
+    try:
+        size = backup_sqlite(current_services().settings.database_url, destination)
+    except (BackupError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup: {destination} ({size} bytes)", err=True)
+
+
+REDACTED = "[redacted]"
+
+
+def shown_setting(found: Resolved) -> str:
+    """The text of a setting as ``feedsvc config`` shows it: a secret's never (only whether it
+    is set), a database URL's password never."""
+    if found.row.declared.secret:
+        return REDACTED if found.text.strip() else ""
+    if found.row.attribute == "database_url":
+        from sqlalchemy.engine import make_url
+
+        from feedsvc.config import parsers
+
+        try:
+            url = make_url(parsers.database_url(found.text))
+        except ValueError:
+            return REDACTED  # unparsable: it may hold a password anywhere
+        shown = url.render_as_string(hide_password=True)  # the password as ***
+        return shown.replace(":***@", f":{REDACTED}@", 1) if url.password is not None else shown
+    return found.text
+
+
+@click.command("config")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per setting, in a list.")
+def config_command(as_json: bool) -> None:
+    """Print every setting in force and where it came from (secrets redacted)."""
+    # No app: the settings alone, so this works before the database exists.
+    try:
+        resolved = resolve(os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows: list[dict[str, Any]] = [
+        {
+            "variable": found.row.variable,
+            "value": shown_setting(found),
+            "source": found.source,
+            "secret": found.row.declared.secret,
+        }
+        for found in resolved
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    width = max(len(row["variable"]) for row in rows)
+    value_width = min(48, max(len(row["value"]) for row in rows))
+    click.echo(f"{'setting':<{width}}  {'value':<{value_width}}  from")
+    for row in rows:
+        value = row["value"] or "(unset)"
+        click.echo(f"{row['variable']:<{width}}  {value:<{value_width}}  {row['source']}")
+
+
 def register(app: Flask) -> None:
     """Add every command to the app's CLI."""
     for command in (
@@ -263,5 +369,8 @@ def register(app: Flask) -> None:
         regenerate_command,
         demo_data_command,
         scheduler_command,
+        config_command,
+        export_command,
+        backup_command,
     ):
         app.cli.add_command(command)

@@ -11,6 +11,7 @@ import click
 from flask.cli import FlaskGroup
 
 from feedsvc import create_app
+from feedsvc.cli import config_command
 from feedsvc.config.parsers import REPO_ROOT
 
 DISTRIBUTION = "feedsvc"
@@ -33,13 +34,18 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 
 
 @click.command("serve")
-def serve_command() -> None:
+@click.option(
+    "--web-only",
+    is_flag=True,
+    help="Only the web workers (a supervisor runs `feedsvc scheduler` beside them).",
+)
+def serve_command(web_only: bool) -> None:
     """Run the production server: FEEDSVC_WORKERS web workers on FEEDSVC_BIND, one scheduler."""
     # Imported here: the web workers and the scheduler are child processes that build their own
     # app; this process only supervises them, so no app is created for this command.
     from feedsvc import serve
 
-    raise SystemExit(serve.main())
+    raise SystemExit(serve.main(web_only=web_only))
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -54,8 +60,11 @@ def serve_command() -> None:
 def main() -> None:
     """feedsvc: stores a newsroom's articles and publishes RSS, Atom and JSON Feed per category.
 
-    Settings come from FEEDSVC_* environment variables (README.md, Configuration).
+    Settings come from FEEDSVC_* environment variables and the settings file FEEDSVC_CONFIG
+    (README.md, Configuration); `feedsvc config` prints those in force.
     """
 
 
 main.add_command(serve_command)
+# Without an app (no database needed): the settings in force, and where each came from.
+main.add_command(config_command)

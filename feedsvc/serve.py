@@ -1,10 +1,15 @@
-"""``make serve``: the production server.
+"""``feedsvc serve`` (``make serve``): the production server.
 
 FEEDSVC_WORKERS granian WSGI worker processes on FEEDSVC_BIND run with FEEDSVC_SCHEDULER=off, and
 exactly one ``feedsvc scheduler`` process regenerates beside them (across several instances on one
 database, the regeneration lease keeps it to one at a time) and answers ``/metrics`` for all of
 them on FEEDSVC_METRICS_BIND, when set. If either part exits, the other is
 stopped too, so a supervisor (systemd) sees the failure and restarts the whole.
+
+``feedsvc serve --web-only`` runs the workers alone, for a supervisor that runs ``feedsvc
+scheduler`` as a unit of its own (deploy/systemd): that unit owns the shared directories, which
+this mode uses as they are. The address is the parsed FEEDSVC_BIND (``[::1]:8000`` included),
+handed to granian as arguments: never split by a shell.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ import tempfile
 import time
 from types import FrameType
 
-from feedsvc.config import ConfigError, load_settings
+from feedsvc.config import FILE_SUFFIX, ConfigError, load_settings
 from feedsvc.publish.board import BOARD_FILE
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RUNTIME_DIR_ENV = "FEEDSVC_RUNTIME_DIR"
+SCHEDULER_ENV = "FEEDSVC_SCHEDULER"
 
 
 def _commands(workers: int, host: str, port: int) -> tuple[list[str], list[str]]:
@@ -63,10 +69,10 @@ def fresh_metrics_dir() -> str:
     return path
 
 
-def fresh_runtime_dir() -> str:
+def fresh_runtime_dir(path: str | None) -> str:
     """The instance's shared directory (its version board), begun anew: FEEDSVC_RUNTIME_DIR
-    emptied of an earlier run's board, or a new temporary directory, removed at exit."""
-    path = os.environ.get(RUNTIME_DIR_ENV)
+    (``path``, from the environment or the settings file) emptied of an earlier run's board, or
+    a new temporary directory, removed at exit."""
     if path:
         os.makedirs(path, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
@@ -77,8 +83,21 @@ def fresh_runtime_dir() -> str:
     return path
 
 
-def main() -> int:
-    """Start the web workers and the scheduler; forward SIGTERM/SIGINT; exit when one exits."""
+def url_host(host: str) -> str:
+    """``host`` as in a URL: an IPv6 address in brackets (RFC 3986 §3.2.2)."""
+    return f"[{host}]" if ":" in host else host
+
+
+def set_for_children(variable: str, value: str) -> None:
+    """Hand ``variable`` to every child, in place of its _FILE form if the operator used one
+    (a child given both would refuse to start)."""
+    os.environ.pop(variable + FILE_SUFFIX, None)
+    os.environ[variable] = value
+
+
+def main(web_only: bool = False) -> int:
+    """Start the web workers and (unless ``web_only``) the scheduler; forward SIGTERM/SIGINT;
+    exit when one exits."""
     try:
         settings = load_settings(os.environ)
     except ConfigError as exc:
@@ -86,13 +105,17 @@ def main() -> int:
         return 2
     host, port = settings.bind
     web_cmd, scheduler_cmd = _commands(settings.workers, host, port)
-    os.environ[METRICS_DIR_ENV] = fresh_metrics_dir()  # /metrics adds up every child's counts
-    os.environ[RUNTIME_DIR_ENV] = fresh_runtime_dir()  # one version board for every child
-    web_env = {**os.environ, "FEEDSVC_SCHEDULER": "off"}
-    children = [
-        subprocess.Popen(scheduler_cmd),
-        subprocess.Popen(web_cmd, env=web_env),
-    ]
+    if not web_only:
+        # /metrics adds up every child's counts; one version board for every child.
+        set_for_children(METRICS_DIR_ENV, fresh_metrics_dir())
+        set_for_children(RUNTIME_DIR_ENV, fresh_runtime_dir(settings.runtime_dir))
+    elif not os.environ.get(METRICS_DIR_ENV):
+        set_for_children(METRICS_DIR_ENV, fresh_metrics_dir())  # the workers' own sum
+    # The workers never regenerate, whatever the settings file or the environment says.
+    web_env = {**os.environ, SCHEDULER_ENV: "off"}
+    web_env.pop(SCHEDULER_ENV + FILE_SUFFIX, None)
+    children = [] if web_only else [subprocess.Popen(scheduler_cmd)]
+    children.append(subprocess.Popen(web_cmd, env=web_env))
 
     stopping = False
 
@@ -107,10 +130,14 @@ def main() -> int:
     signal.signal(signal.SIGINT, forward)
     # /metrics is never on the workers' listener: the scheduler serves it on its own address.
     metrics = settings.metrics_bind
+    scheduler = "" if web_only else f", scheduler pid {children[0].pid}"
     print(
-        f"feedsvc: {settings.workers} workers on http://{host}:{port}, scheduler pid "
-        f"{children[0].pid}"
-        + (f", /metrics on http://{metrics[0]}:{metrics[1]}" if metrics else ""),
+        f"feedsvc: {settings.workers} workers on http://{url_host(host)}:{port}{scheduler}"
+        + (
+            f", /metrics on http://{url_host(metrics[0])}:{metrics[1]}"
+            if metrics and not web_only
+            else ""
+        ),
         file=sys.stderr,
     )
     while all(child.poll() is None for child in children):

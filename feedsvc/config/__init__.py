@@ -2,8 +2,11 @@
 
 The table is the :class:`Settings` dataclass: each field is one setting, declared with
 :func:`setting` — its parser (which fixes its type), its default and its meaning. The variable is
-``FEEDSVC_`` and the field's name in capitals. :func:`load_settings` reads the environment over
-the defaults; a bad value raises :class:`ConfigError` naming the variable. The README's
+``FEEDSVC_`` and the field's name in capitals. :func:`load_settings` reads, over the defaults, the
+settings file (``FEEDSVC_CONFIG``, :mod:`feedsvc.config.file`), then the environment, where
+``FEEDSVC_<NAME>_FILE`` names a file holding the value (secrets); a bad value, and a ``FEEDSVC_``
+variable that is neither a setting nor one of :data:`NOT_SETTINGS`, raise :class:`ConfigError`
+naming the variable. The README's
 configuration table is generated from the same fields (:mod:`feedsvc.config.readme`) and a test
 fails when the two disagree. A new setting is one new field here, then ``python -m
 feedsvc.config.readme --write``.
@@ -12,21 +15,36 @@ feedsvc.config.readme --write``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import fnmatch
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from feedsvc.config import parsers
+from feedsvc.config.errors import ConfigError
+from feedsvc.config.file import CONFIG_VARIABLE, closest, settings_file
 from feedsvc.http.client import TrustedProxies
+
+__all__ = ["NOT_SETTINGS", "ConfigError", "Resolved", "Settings", "load_settings", "resolve"]
 
 T = TypeVar("T")
 PREFIX = "FEEDSVC_"
+FILE_SUFFIX = "_FILE"  # FEEDSVC_<NAME>_FILE=/path: the value of FEEDSVC_<NAME> is in that file
 
-
-class ConfigError(Exception):
-    """A setting has a value feedsvc cannot use; the message names the variable and the fix."""
+# The FEEDSVC_ variables that are not settings, with what they are for: every other FEEDSVC_
+# variable in the environment must be a setting (or a setting's _FILE form), or start-up stops
+# naming the nearest one. fnmatch patterns; the one place to add a variable that is not a setting.
+NOT_SETTINGS: tuple[tuple[str, str], ...] = (
+    (CONFIG_VARIABLE, "the settings file (TOML)"),
+    (
+        f"{PREFIX}*{FILE_SUFFIX}",
+        f"a setting's value read from a file (FEEDSVC_<NAME>{FILE_SUFFIX})",
+    ),
+    (f"{PREFIX}TEST_*", "the test suite's (FEEDSVC_TEST_DATABASE_URL, FEEDSVC_TEST_RENDER_*)"),
+    (f"{PREFIX}BENCH_*", "the benchmarks' (FEEDSVC_BENCH_WORKSPACE)"),
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,9 @@ class Settings:
         parsers.bind, "127.0.0.1:8000", "address of `make serve` (and of `make run`)"
     )
     log_format: str = setting(parsers.log_format, "text", "`text` or `json` (one line per event)")
+    log_level: str = setting(
+        parsers.log_level, "info", "`debug`, `info`, `warning` or `error`: the least severe logged"
+    )
     access_log: bool = setting(
         parsers.switch, "off", "`on`: one log line per request (query strings never logged)"
     )
@@ -248,13 +269,99 @@ def _table() -> tuple[Row, ...]:
 
 
 TABLE = _table()
+VARIABLES = frozenset(row.variable for row in TABLE)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The text of one setting in force, and where it came from: ``default``, ``environment``,
+    ``file PATH`` (the settings file) or ``FEEDSVC_<NAME>_FILE PATH``."""
+
+    row: Row
+    text: str
+    source: str
+
+
+def resolve(environ: Mapping[str, str]) -> list[Resolved]:
+    """The text of every setting, in table order: a ``_FILE`` variable or the variable itself,
+    else the settings file, else the default. ConfigError on an unknown FEEDSVC_ variable, a
+    variable set together with its _FILE form, a file that cannot be read, a wrong settings
+    file."""
+    check_variables(environ)
+    found = settings_file(environ)
+    resolved = []
+    for row in TABLE:
+        variable, from_file = row.variable, row.variable + FILE_SUFFIX
+        if variable in environ and from_file in environ:
+            raise ConfigError(
+                f"{variable} and {from_file} are both set: keep one (the _FILE form for a secret)"
+            )
+        if from_file in environ:
+            path = environ[from_file]
+            resolved.append(Resolved(row, read_value_file(from_file, path), f"{from_file} {path}"))
+        elif variable in environ:
+            resolved.append(Resolved(row, environ[variable], "environment"))
+        elif found is not None and row.attribute in found.values:
+            resolved.append(Resolved(row, found.values[row.attribute], f"file {found.path}"))
+        else:
+            resolved.append(Resolved(row, row.declared.default, "default"))
+    authority = next(r for r in resolved if r.row.attribute == "tag_authority")
+    if not authority.text.strip():
+        site = next(r for r in resolved if r.row.attribute == "site_url")
+        filled = Resolved(authority.row, default_authority(site.text), authority.source)
+        resolved[resolved.index(authority)] = filled
+    return resolved
+
+
+def read_value_file(variable: str, path: str) -> str:
+    """The value in the file a ``_FILE`` variable names, less one trailing line break."""
+    try:
+        with open(path, encoding="utf-8", newline="") as stream:
+            text = stream.read()
+    except OSError as exc:
+        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{variable}: {path} is not UTF-8 text") from None
+    if text.endswith("\n"):
+        text = text[:-2] if text.endswith("\r\n") else text[:-1]
+    return text
+
+
+def _valid_names() -> Iterator[str]:
+    for row in TABLE:
+        yield row.variable
+        yield row.variable + FILE_SUFFIX
+    yield from (pattern for pattern, _ in NOT_SETTINGS if "*" not in pattern)
+
+
+def is_not_setting(variable: str) -> bool:
+    """Whether ``variable`` is one of :data:`NOT_SETTINGS`, or a setting's _FILE form."""
+    if any(
+        fnmatch.fnmatchcase(variable, pattern)
+        for pattern, _ in NOT_SETTINGS
+        if not pattern.endswith(FILE_SUFFIX)
+    ):
+        return True
+    return variable.endswith(FILE_SUFFIX) and variable.removesuffix(FILE_SUFFIX) in VARIABLES
+
+
+def check_variables(environ: Mapping[str, str]) -> None:
+    """ConfigError naming the first FEEDSVC_ variable of ``environ`` that is no setting, with
+    the nearest valid name: a misspelt setting would otherwise be silently ignored."""
+    for variable in sorted(environ):
+        if not variable.startswith(PREFIX) or variable in VARIABLES or is_not_setting(variable):
+            continue
+        near = closest(variable, set(_valid_names()))
+        suggestion = f"; did you mean {near}?" if near else ""
+        raise ConfigError(
+            f"{variable} is not a feedsvc setting{suggestion} (README.md, Configuration lists "
+            "every setting and the FEEDSVC_ variables that are not settings)"
+        )
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Parse every ``FEEDSVC_*`` variable over the defaults; raise ConfigError on a bad one."""
-    raw = {row.variable: environ.get(row.variable, row.declared.default) for row in TABLE}
-    if not raw["FEEDSVC_TAG_AUTHORITY"].strip():
-        raw["FEEDSVC_TAG_AUTHORITY"] = default_authority(raw["FEEDSVC_SITE_URL"])
+    """Parse every setting (settings file, environment, defaults); ConfigError on a bad one."""
+    raw = {found.row.variable: found.text for found in resolve(environ)}
     values: dict[str, Any] = {}
     for row in TABLE:
         try:

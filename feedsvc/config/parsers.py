@@ -156,6 +156,17 @@ def log_format(raw: str) -> str:
     return value
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def log_level(raw: str) -> str:
+    """``debug``, ``info``, ``warning`` or ``error``."""
+    value = raw.strip().lower()
+    if value not in LOG_LEVELS:
+        raise ValueError(f"{raw!r} is not one of {', '.join(LOG_LEVELS)}")
+    return value
+
+
 def database_url(raw: str) -> str:
     """A SQLite or PostgreSQL SQLAlchemy URL; ``{repo}`` stands for :func:`home_dir`."""
     value = raw.strip()

@@ -346,10 +346,10 @@ def load_article(db: Database, article_id: str) -> ArticleRecord | None:
     with db.reading() as session:
         row = store.get_article(session, article_id)
         # Built inside the session: the rollback at its end expires the row.
-        return None if row is None else _record_of(row)
+        return None if row is None else record_of(row)
 
 
-def _record_of(row: Article) -> ArticleRecord:
+def record_of(row: Article) -> ArticleRecord:
     """The ArticleRecord a stored row was written from."""
     image = None
     if row.image_url is not None:
@@ -388,7 +388,7 @@ class StoredArticle:
 
 
 def _stored_of(row: Article) -> StoredArticle:
-    return StoredArticle(_record_of(row), row.record_hash, row.modified_at)
+    return StoredArticle(record_of(row), row.record_hash, row.modified_at)
 
 
 def read_article(db: Database, article_id: str) -> StoredArticle | None:
@@ -439,21 +439,21 @@ def parse_time(text: str, name: str, tz: ZoneInfo) -> datetime:
 # --- categories at their URL (the ingest API's GET and DELETE) ----------------------------------
 
 
-def _category_of(row: Category) -> CategoryRecord:
+def category_of(row: Category) -> CategoryRecord:
     return CategoryRecord(slug=row.slug, name=row.name, description=row.description)
 
 
 def list_categories(db: Database) -> list[CategoryRecord]:
     """Every category as accepted, by slug."""
     with db.reading() as session:
-        return [_category_of(row) for row in store.list_categories(session)]
+        return [category_of(row) for row in store.list_categories(session)]
 
 
 def load_category(db: Database, slug: str) -> CategoryRecord | None:
     """The category ``slug`` as accepted, or None."""
     with db.reading() as session:
         row = store.get_category(session, slug)
-        return None if row is None else _category_of(row)
+        return None if row is None else category_of(row)
 
 
 @retry_on_conflict

@@ -59,6 +59,10 @@ class JsonFormatter(logging.Formatter):
             "pid": record.process,
             "message": record.getMessage(),
         }
+        # A record's own fields (the access log's: client, status, bytes, …) as keys of their own.
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            data.update({k: v for k, v in fields.items() if k not in data})
         if record.exc_info:
             data["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
@@ -69,8 +73,9 @@ def make_formatter(fmt: str) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else TextFormatter()
 
 
-def configure_logging(fmt: str) -> None:
-    """Install one handler on the root logger (once per process)."""
+def configure_logging(fmt: str, level: str = "info") -> None:
+    """Install one handler on the root logger (once per process); it writes the records of
+    ``level`` (FEEDSVC_LOG_LEVEL: debug, info, warning, error) and above."""
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "_feedsvc", False)), None)
     if handler is None:
@@ -81,6 +86,12 @@ def configure_logging(fmt: str) -> None:
         if root.level == logging.WARNING:
             root.setLevel(logging.INFO)
     handler.setFormatter(make_formatter(fmt))
+    # The level is the handler's: the loggers' levels stay as they are (a test's capture, or
+    # a library's own), so only what reaches this process's output is filtered.
+    threshold = logging.getLevelName(level.upper())
+    handler.setLevel(threshold)
+    if root.getEffectiveLevel() > threshold:
+        root.setLevel(threshold)  # debug records must be made to be written
     for name in ("werkzeug", "granian", "granian.access", "apscheduler"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):

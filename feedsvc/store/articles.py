@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple, cast
 
@@ -282,6 +282,20 @@ def articles_page(
     if after is not None:
         stmt = stmt.where(tuple_(Article.modified_at, Article.id) > after)
     return list(session.scalars(stmt))
+
+
+def every_article(session: Session, chunk: int = 500) -> Iterator[Article]:
+    """Every stored, not deleted, article with its category links, by (published_at, id),
+    fetched ``chunk`` rows at a time (a server-side cursor on PostgreSQL): an export of any size
+    holds one chunk in memory."""
+    stmt = (
+        select(Article)
+        .where(Article.deleted_at.is_(None))
+        .options(selectinload(Article.links))
+        .order_by(Article.published_at, Article.id)
+        .execution_options(yield_per=chunk)
+    )
+    yield from session.scalars(stmt)
 
 
 def count_category_articles(session: Session, slug: str) -> int:

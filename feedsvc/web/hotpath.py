@@ -27,6 +27,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 RequestHook = Callable[[str, str, int], None]
 # Feeds are read-only (RFC 9110 §15.5.6: a 405 lists the methods that work).
 ALLOW = ("Allow", "GET, HEAD")
+LIVENESS_PATH = "/livez"
 
 
 class DateHeader:
@@ -83,9 +84,10 @@ class FeedHotPath:
         os.register_at_fork(after_in_child=_reset_after_fork(weakref.ref(self)))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if not self._started:
-            self._start()
         path: str = environ.get("PATH_INFO", "")
+        if not self._started and path != LIVENESS_PATH:
+            # /livez answers at once, even before the first load (which waits on the database).
+            self._start()
         if not path.startswith("/feeds/"):
             return self.app(environ, start_response)
         found = self.registry.routes.get(path)

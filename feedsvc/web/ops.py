@@ -1,5 +1,6 @@
-"""For operators: ``/metrics`` behind FEEDSVC_METRICS_TOKEN, the app-wide error handlers, and the
-optional access log.
+"""For operators: ``/livez`` and ``/readyz`` (``/healthz`` is in :mod:`feedsvc.web.pages`),
+``/metrics`` behind FEEDSVC_METRICS_TOKEN, the app-wide error handlers, and the optional access
+log.
 
 The handlers answer through :mod:`feedsvc.web.errors` (never cached; JSON under ``/api/``, text
 elsewhere). The feed hot path sends its own errors before Flask is reached.
@@ -8,17 +9,26 @@ elsewhere). The feed hot path sends its own errors before Flask is reached.
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from feedsvc import current_services
+from feedsvc.http import client as http_client
+from feedsvc.http.client import TrustedProxies
 from feedsvc.store.db import DB_UNAVAILABLE
 from feedsvc.web.auth import challenge, token_matches
-from feedsvc.web.errors import NO_STORE, app_error, database_unavailable, not_cached
+from feedsvc.web.errors import (
+    NO_STORE,
+    RETRY_LATER,
+    app_error,
+    database_unavailable,
+    not_cached,
+)
 
 bp = Blueprint("ops", __name__)
 # Registered only when FEEDSVC_METRICS_TOKEN is set: otherwise the public listener has no
@@ -29,6 +39,31 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("feedsvc.access")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+# --- liveness and readiness -------------------------------------------------------------------
+
+
+@bp.get("/livez")
+def livez() -> tuple[dict[str, str], int, dict[str, str]]:
+    """The process answers: 200 whatever the database's state (restart only what does not)."""
+    return {"status": "ok"}, 200, {"Cache-Control": NO_STORE}
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[dict[str, str], int, dict[str, str]]:
+    """Whether this worker can serve feeds: 503 until its first load of the snapshots; then
+    200, ``"degraded"`` while the database is unreachable and feeds come from memory (a load
+    balancer keeps the instance: it still serves every feed it holds). Reads only what the
+    snapshot watcher recorded (it polls every 0.1 s): no query, no detail of the outage, which
+    the watcher logs."""
+    registry = current_services().registry
+    headers = {"Cache-Control": NO_STORE}
+    if registry.seen_counter < 0:
+        return {"status": "loading"}, 503, {**headers, **RETRY_LATER}
+    if not registry.db_ok:
+        return {"status": "degraded", "database": "unreachable"}, 200, headers
+    return {"status": "ready", "database": "ok"}, 200, headers
 
 
 @metrics_bp.get("/metrics")
@@ -89,14 +124,42 @@ bp.after_app_request(not_cached)
 # --- access log --------------------------------------------------------------------------------
 
 
-class AccessLog:
-    """One log line per request when FEEDSVC_ACCESS_LOG=on (not installed otherwise).
+# The fields of an access log line, in order: a stable list (docs/interface.md, "Access log"),
+# read by whoever counts the audience from the log. JSON lines carry them as keys.
+ACCESS_FIELDS = ("client", "method", "path", "status", "bytes", "duration_ms", "user_agent")
+USER_AGENT_MAX = 256  # characters of a User-Agent kept (real ones are under 200)
 
+
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\x9f]')
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\" + char if char in ('"', "\\") else f"\\x{ord(char):02x}"
+
+
+def escape_field(text: str, limit: int | None = None) -> str:
+    """``text`` safe inside a quoted field of a text log line: backslash, quote and control
+    characters escaped, cut at ``limit`` characters (``…`` marks a cut)."""
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "…"
+    return _NEEDS_ESCAPE.sub(_escaped, text)
+
+
+class AccessLog:
+    """One log line per request when FEEDSVC_ACCESS_LOG=on (not installed otherwise), outside
+    the feed hot path, so feeds are logged too.
+
+    The line is written once the body has been handed to the server (or the server closed it
+    early), so ``bytes`` are those of the body actually sent, and ``duration_ms`` runs until
+    then. The client is the peer, or the address a trusted proxy names
+    (FEEDSVC_TRUSTED_PROXIES, :mod:`feedsvc.http.client`).
     The query string is never logged, only marked: it may carry a token (docs/interface.md).
     """
 
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApp, trusted: TrustedProxies) -> None:
         self.app = app
+        self.trusted = trusted
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         started = time.perf_counter()
@@ -106,16 +169,70 @@ class AccessLog:
             statuses.append(status)
             return start_response(status, headers, exc_info)
 
+        def done(sent: int) -> None:
+            status = statuses[-1].split(" ", 1)[0] if statuses else "-"
+            self._log(environ, status, sent, time.perf_counter() - started)
+
         try:
-            return self.app(environ, capture)
+            body = self.app(environ, capture)
+        except BaseException:
+            done(0)  # the server answers 500 itself; the line still says who asked what
+            raise
+        return CountedBody(body, done)
+
+    def _log(self, environ: dict[str, Any], status: str, sent: int, seconds: float) -> None:
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        if environ.get("QUERY_STRING"):
+            path += "?[redacted]"
+        agent = str(environ.get("HTTP_USER_AGENT") or "")
+        fields: dict[str, Any] = {
+            "client": http_client.client_address(environ, self.trusted) or "-",
+            "method": str(environ.get("REQUEST_METHOD", "-")),
+            "path": path,
+            "status": int(status) if status.isdigit() else None,
+            "bytes": sent,
+            "duration_ms": round(seconds * 1000, 1),
+            "user_agent": agent[:USER_AGENT_MAX] if agent else None,
+        }
+        access_log.info(
+            '%s %s %s %d bytes %.1f ms from %s "%s"',
+            escape_field(fields["method"]),
+            escape_field(path),
+            status,
+            sent,
+            seconds * 1000,
+            fields["client"],
+            escape_field(agent, USER_AGENT_MAX) if agent else "-",
+            extra={"fields": fields},
+        )
+
+
+class CountedBody:
+    """A response body passed through as it is, counting its bytes; ``done(bytes)`` is called
+    once: when the body has been read to its end, or when the server closes it before that (a
+    client gone mid-body; PEP 3333: every server calls ``close``)."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[int], None]) -> None:
+        self.body = body
+        self.done: Callable[[int], None] | None = done
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.body:
+            self.sent += len(chunk)
+            yield chunk
+        self._finish()
+
+    def close(self) -> None:
+        """Close the wrapped body, then log the request if that was not done yet."""
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
         finally:
-            path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-            if environ.get("QUERY_STRING"):
-                path += "?[redacted]"
-            access_log.info(
-                "%s %s %s %.1f ms",
-                environ.get("REQUEST_METHOD", "-"),
-                path,
-                statuses[-1].split(" ", 1)[0] if statuses else "-",
-                (time.perf_counter() - started) * 1000,
-            )
+            self._finish()
+
+    def _finish(self) -> None:
+        done, self.done = self.done, None
+        if done is not None:
+            done(self.sent)

@@ -4,12 +4,15 @@ holder is killed, identical bytes everywhere; and the systemd units that run the
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -167,6 +170,7 @@ def test_two_instances_one_regenerator_and_takeover(kind: str, tmp_path: Path) -
 
 UNITS = REPO / "deploy" / "systemd"
 DEPLOYED_ROOT = "/opt/feedsvc"
+SETTINGS_FILE = "/etc/feedsvc/feedsvc.toml"
 
 
 def exec_start(unit: Path) -> str:
@@ -191,7 +195,9 @@ def unit_settings(unit: Path) -> dict[str, list[str]]:
 def test_systemd_unit_settings(name: str, tmp_path: Path) -> None:
     settings = unit_settings(UNITS / name)
     assert settings["Restart"] == ["on-failure"]
-    assert "/etc/feedsvc/env" in settings["EnvironmentFile"]
+    # The settings file (owned by root), and an optional env file for the _FILE variables.
+    assert f"FEEDSVC_CONFIG={SETTINGS_FILE}" in settings["Environment"]
+    assert "-/etc/feedsvc/env" in settings["EnvironmentFile"]
     assert settings["WorkingDirectory"] == [DEPLOYED_ROOT]
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is missing: apt-get install systemd")
@@ -205,13 +211,15 @@ def test_systemd_unit_settings(name: str, tmp_path: Path) -> None:
     assert result.returncode == 0 and not problems, result.stderr
 
 
-def unit_environment(unit: Path, runtime: Path) -> dict[str, str]:
-    """The unit's ``Environment=`` assignments, its /run/feedsvc moved to ``runtime``."""
+def unit_environment(unit: Path, runtime: Path, settings: Path) -> dict[str, str]:
+    """The unit's ``Environment=`` assignments, its /run/feedsvc moved to ``runtime`` and its
+    settings file to ``settings``."""
     env: dict[str, str] = {}
     for value in unit_settings(unit).get("Environment", []):
         for assignment in shlex.split(value):
             key, _, raw = assignment.partition("=")
-            env[key] = raw.replace("/run/feedsvc", str(runtime))
+            raw = raw.replace("/run/feedsvc", str(runtime))
+            env[key] = raw.replace(SETTINGS_FILE, str(settings))
     return env
 
 
@@ -227,19 +235,20 @@ def test_systemd_units_run_the_service(tmp_path: Path) -> None:
     unit does, and the scheduler's /metrics listener (FEEDSVC_METRICS_BIND, from the env file both
     units read) adds up both (their shared multiprocess directory); the workers have none."""
     web_unit, scheduler_unit = UNITS / "feedsvc-web.service", UNITS / "feedsvc-scheduler.service"
-    assert "FEEDSVC_SCHEDULER=off exec" in exec_start(web_unit)
+    assert exec_start(web_unit).endswith("/.venv/bin/feedsvc serve --web-only")
     with database("sqlite", tmp_path) as url:
         port, metrics_port = free_port(), free_port()
-        env = settings_env(
-            url,
-            FEEDSVC_BIND=f"127.0.0.1:{port}",
-            FEEDSVC_WORKERS="2",
-            FEEDSVC_METRICS_BIND=f"127.0.0.1:{metrics_port}",
-        )
+        env = settings_env(url)
         seed(env, regenerate=False)
+        # The address and the rest from the settings file, as deployed (deploy/README.md).
+        settings = tmp_path / "feedsvc.toml"
+        settings.write_text(
+            f'bind = "127.0.0.1:{port}"\nworkers = 2\nmetrics_bind = "127.0.0.1:{metrics_port}"\n',
+            encoding="utf-8",
+        )
         runtime = tmp_path / "run"
-        web_env = {**env, **unit_environment(web_unit, runtime)}
-        scheduler_env = {**env, **unit_environment(scheduler_unit, runtime)}
+        web_env = {**env, **unit_environment(web_unit, runtime, settings)}
+        scheduler_env = {**env, **unit_environment(scheduler_unit, runtime, settings)}
         assert web_env["PROMETHEUS_MULTIPROC_DIR"] == scheduler_env["PROMETHEUS_MULTIPROC_DIR"]
         assert web_env["FEEDSVC_RUNTIME_DIR"] == scheduler_env["FEEDSVC_RUNTIME_DIR"]
         base = f"http://127.0.0.1:{port}"
@@ -267,3 +276,63 @@ def test_systemd_units_run_the_service(tmp_path: Path) -> None:
                     5,
                     "the workers' feed requests on the scheduler's /metrics listener",
                 )
+
+
+def test_no_unit_splits_the_address_in_a_shell() -> None:
+    """The address is FEEDSVC_BIND as feedsvc parses it (IPv6 included): no unit runs a shell,
+    expands a variable or names the bind, and every command is the installed feedsvc."""
+    for unit in sorted(UNITS.glob("*.service")):
+        for key, values in unit_settings(unit).items():
+            if not key.startswith("Exec"):
+                continue
+            for line in values:
+                assert "$" not in line and "%" not in line and "BIND" not in line, (unit, line)
+                program = shlex.split(line)[0]
+                assert program == f"{DEPLOYED_ROOT}/.venv/bin/feedsvc", (unit, line)
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+def test_feedsvc_serve_binds_an_ipv6_address(tmp_path: Path) -> None:
+    """``feedsvc serve --web-only`` with FEEDSVC_BIND=[::1]:PORT answers over a real IPv6
+    socket (and its access log names the client ::1 and counts the bytes sent)."""
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.bind(("::1", 0))
+        port = sock.getsockname()[1]
+    with database("sqlite", tmp_path) as url:
+        env = settings_env(
+            url,
+            FEEDSVC_BIND=f"[::1]:{port}",
+            FEEDSVC_WORKERS="1",
+            FEEDSVC_ACCESS_LOG="on",
+            FEEDSVC_LOG_FORMAT="json",
+        )
+        seed(env)
+        log = tmp_path / "serve.log"
+        cmd = [sys.executable, "-m", "feedsvc", "serve", "--web-only"]
+        with started(cmd, env, log):
+            base = f"http://[::1]:{port}"
+            assert wait_for(f"{base}/livez", timeout=60).json() == {"status": "ok"}
+            feed = requests.get(f"{base}/feeds/all.rss", timeout=5)
+            assert feed.status_code == 200
+            wait_until(lambda: "feeds/all.rss" in log.read_text(), 5, "the access log line")
+        text = log.read_text()
+        assert f"workers on http://[::1]:{port}" in text
+        (line,) = [
+            json.loads(ln)
+            for ln in text.splitlines()
+            if ln.startswith("{") and '"/feeds/all.rss"' in ln
+        ]
+        assert line["client"] == "::1" and line["status"] == 200
+        # What went over the wire: the gzip bytes requests asked for, not the feed unzipped.
+        assert feed.headers["Content-Encoding"] == "gzip"
+        assert line["bytes"] == int(feed.headers["Content-Length"]) < len(feed.content)
+        assert line["user_agent"].startswith("python-requests/")

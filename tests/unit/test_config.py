@@ -66,6 +66,7 @@ BAD = [
     ("FEEDSVC_BIND", "8000"),
     ("FEEDSVC_BIND", "127.0.0.1:99999"),
     ("FEEDSVC_LOG_FORMAT", "xml"),
+    ("FEEDSVC_LOG_LEVEL", "verbose"),
     ("FEEDSVC_WEBSUB_HUB", "hub.example"),
     ("FEEDSVC_WEBSUB_ALLOW_PRIVATE", "sometimes"),
     ("FEEDSVC_MAX_BODY_BYTES", "12"),

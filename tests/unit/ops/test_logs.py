@@ -122,7 +122,9 @@ def test_json_logs_of_a_running_app(
     statuses = []
     with feedsvc_log_lines() as buffer:
         for method, path, headers, expected in requests:
-            status = client.open(path, method=method, headers=headers).status_code
+            # The line is written once the server has the body (or closes the response).
+            with client.open(path, method=method, headers=headers) as response:
+                status = response.status_code
             assert status in expected
             statuses.append(str(status))
     text = buffer.getvalue()
