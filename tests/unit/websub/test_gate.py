@@ -27,7 +27,7 @@ from feedsvc.websub.gate import DeliveryGate
 
 from tests.helpers.app import services
 
-BOUND = 0.5  # the gate's bound in these tests, seconds
+BOUND = 1.5  # the gate's bound in these tests, seconds (room for a loaded CI machine)
 LATE = 0.15  # how long after the wait began a test brings an instance up to date
 
 
@@ -101,7 +101,7 @@ def test_the_wait_is_bounded_and_the_log_says_who_was_late(
     board.stamp()
     caplog.set_level(logging.INFO, logger="feedsvc.websub.gate")
     done, took = timed(gate, "thoi-su", 3)
-    assert not done and BOUND <= took < BOUND + 0.5
+    assert not done and BOUND <= took < BOUND + 1.0
     lines = [r.getMessage() for r in caplog.records if r.name == "feedsvc.websub.gate"]
     assert lines == [
         f"websub: feed 'thoi-su' version 3 delivered after {took:.1f} s although this "
