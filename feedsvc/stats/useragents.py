@@ -116,7 +116,6 @@ AGENTS: tuple[Agent, ...] = (
     _agent("python-requests", BOT, r"^python-requests/"),
     _agent("Python urllib", BOT, r"^Python-urllib/"),
     _agent("Go http client", BOT, r"^Go-http-client/"),
-    _agent("other bot", BOT, r"bot\b|crawler|spider|\+https?://"),
     # Browsers last: every agent above may borrow their tokens.
     _agent("Edge", BROWSER, r"\bEdg(?:e|A|iOS)?/"),
     _agent("Firefox", BROWSER, r"\b(?:Firefox|FxiOS)/"),
@@ -125,6 +124,9 @@ AGENTS: tuple[Agent, ...] = (
 )
 
 UNKNOWN = Client("unknown", OTHER)
+# Applied after the table and after the subscriber figure: a crawler not in the table.
+_GENERIC_BOT = re.compile(r"bot\b|crawler|spider|\+https?://", re.IGNORECASE)
+OTHER_BOT = Client("other bot", BOT)
 
 
 def classify(user_agent: str | None) -> Client:
@@ -143,4 +145,4 @@ def classify(user_agent: str | None) -> Client:
         token = re.match(r"[A-Za-z][\w .-]{0,40}?(?=/|\s|\(|;|$)", text)
         name = token[0].strip() if token else "other aggregator"
         return Client(name[:48], AGGREGATOR, int(found[1]))
-    return UNKNOWN
+    return OTHER_BOT if _GENERIC_BOT.search(text) else UNKNOWN
