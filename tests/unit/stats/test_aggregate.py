@@ -70,9 +70,7 @@ def test_the_same_client_is_one_client_whatever_it_fetches(newsroom: Flask) -> N
     feeds, clients = rows(newsroom)
     (day,) = feeds
     assert (day.day, day.feed, day.requests, day.direct_clients) == (TODAY, "thoi-su", 4, 2)
-    assert [(c.name, c.family, c.requests) for c in clients] == [
-        ("newsboat", "desktop reader", 4)
-    ]
+    assert [(c.name, c.family, c.requests) for c in clients] == [("newsboat", "desktop reader", 4)]
 
 
 def test_aggregators_latest_figure_and_the_estimated_total(
