@@ -18,6 +18,7 @@ from feedsvc.stats.aggregate import Aggregator, client_hash, feed_of
 from feedsvc.stats.report import build_report
 from feedsvc.stats.service import AudienceStats
 from feedsvc.store.models import StatsSalt
+
 from tests.helpers.app import START, another_worker, services
 
 FEEDLY = "Feedly/1.0 (+http://www.feedly.com/fetcher.html; {} subscribers; )"

@@ -16,6 +16,7 @@ from flask import Flask
 from feedsvc import store
 from feedsvc.stats.logingest import IngestResult, follow, ingest, parse_line
 from feedsvc.stats.service import AudienceStats
+
 from tests.helpers.app import services
 
 FEEDLY = "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 16 subscribers; )"

@@ -30,7 +30,8 @@ REAL = [
     ),
     ("Feedbin feed-id:1392284 - 42 subscribers", Client("Feedbin", "aggregator", 42)),
     (
-        "Mozilla/5.0 (compatible; theoldreader.com; 7 subscribers; feed-id=5f1a2b3c4d5e6f7a8b9c0d1e)",
+        "Mozilla/5.0 (compatible; theoldreader.com; 7 subscribers; "
+        "feed-id=5f1a2b3c4d5e6f7a8b9c0d1e)",
         Client("The Old Reader", "aggregator", 7),
     ),
     (
