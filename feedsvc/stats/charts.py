@@ -15,7 +15,7 @@ from html import escape
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
-BAR_HEIGHT, BAR_GAP, LABEL_WIDTH = 22, 8, 170
+BAR_HEIGHT, BAR_GAP, LABEL_WIDTH = 26, 8, 190
 
 
 def _nice_max(value: int) -> int:
@@ -33,7 +33,7 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="100%" role="img" aria-label="{label}" class="chart" '
-        f'font-family="system-ui, sans-serif" font-size="12">'
+        f'font-family="system-ui, sans-serif" font-size="14">'
         f"<title>{label}</title>" + "".join(body) + "</svg>"
     )
 

@@ -41,7 +41,9 @@ _FIXED_HEADERS = {
     "Cache-Control": NO_STORE,
     "X-Content-Type-Options": NOSNIFF,
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with the
+    # sign-in form, which _same_origin must refuse; nothing leaves for another origin either way.
+    "Referrer-Policy": "same-origin",
 }
 
 
