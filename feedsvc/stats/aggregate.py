@@ -15,13 +15,14 @@ The hot path's hits (:class:`feedsvc.stats.hits.HitRecorder`) and the cache's ac
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from feedsvc.http.client import TrustedProxies, client_address
 from feedsvc.stats import hll
-from feedsvc.stats.hits import Hit
 from feedsvc.stats.useragents import AGGREGATOR, READER_FAMILIES, Client, classify
 
 FEED_PREFIX = "/feeds/"
@@ -106,15 +107,18 @@ class Aggregator:
         self.days: dict[Key, FeedDay] = {}
         self._clients: dict[str, Client] = {}
 
-    def add_hits(self, hits: Iterable[Hit], day: date, when: datetime) -> int:
-        """Count the hot path's hits as ``day``'s (recorded since the last drain); how many."""
+    def add_hits(self, hits: Iterable[tuple[Any, ...]], day: date, when: datetime) -> int:
+        """Count the hot path's hits as ``day``'s (recorded since the last drain); how many.
+
+        Identical hits (one client polling one feed again) are counted together: the address
+        is resolved, the User-Agent classified and the client hashed once per distinct hit."""
         counted = 0
-        for hit in hits:
-            environ = {"REMOTE_ADDR": hit.peer, "HTTP_X_FORWARDED_FOR": hit.forwarded}
+        for hit, times in Counter(hits).items():
+            path, status, peer, forwarded, user_agent, validated = hit
+            environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": forwarded}
             address = client_address(environ, self.trusted)
-            counted += self.add(
-                day, hit.path, hit.status, address, hit.user_agent, hit.validated, when
-            )
+            if self.add(day, path, status, address, user_agent, validated, when, times):
+                counted += times
         return counted
 
     def add(
@@ -126,9 +130,10 @@ class Aggregator:
         user_agent: str | None,
         validated: bool,
         when: datetime,
+        times: int = 1,
     ) -> bool:
-        """Count one response; False when it is not a feed response that counts (a 404, a
-        page, a 429)."""
+        """Count one response (or ``times`` identical ones); False when it is not a feed
+        response that counts (a 404, a page, a 429)."""
         if status not in COUNTED_STATUSES:
             return False
         feed = feed_of(path)
@@ -139,15 +144,15 @@ class Aggregator:
         figures = self.days.get((day, feed))
         if figures is None:
             figures = self.days[(day, feed)] = FeedDay()
-        figures.requests += 1
+        figures.requests += times
         tally = figures.client(found)
-        tally.requests += 1
+        tally.requests += times
         if status == 304:
-            figures.not_modified += 1
-            tally.not_modified += 1
+            figures.not_modified += times
+            tally.not_modified += times
         if validated:
-            figures.validated += 1
-            tally.validated += 1
+            figures.validated += times
+            tally.validated += times
         if found.subscribers is not None:
             if tally.seen_at is None or when >= tally.seen_at:
                 tally.subscribers, tally.seen_at = found.subscribers, when
