@@ -132,7 +132,9 @@ class AudienceStats:
 
 def _write_feed_day(session: Session, day: date, feed: str, figures: FeedDay) -> None:
     counts = (figures.requests, figures.not_modified, figures.validated)
-    store.add_feed_day(session, day, feed, counts, bytes(figures.sketch), merge_sketch)
+    # A sketch with no client (only aggregators' figures, or bots) changes nothing stored.
+    sketch = None if figures.sketch.count(0) == len(figures.sketch) else bytes(figures.sketch)
+    store.add_feed_day(session, day, feed, counts, sketch, merge_sketch)
     store.add_client_days(
         session,
         day,

@@ -83,11 +83,12 @@ def add_feed_day(
     day: date,
     feed: str,
     counts: tuple[int, int, int],
-    sketch: bytes,
+    sketch: bytes | None,
     merge: Callable[[bytes | None, bytes], tuple[bytes, int]],
 ) -> None:
     """Add (requests, not_modified, validated) to a feed's day and fold ``sketch`` into its
-    stored one; ``merge(stored, new)`` gives the merged sketch and its estimate."""
+    stored one (None: no new client to fold); ``merge(stored, new)`` gives the merged sketch
+    and its estimate."""
     requests, not_modified, validated = counts
     table = StatsFeedDay.__table__
     stmt = _insert(session, table).values(
@@ -110,6 +111,8 @@ def add_feed_day(
             },
         )
     )
+    if sketch is None:
+        return
     where = (StatsFeedDay.day == day) & (StatsFeedDay.feed == feed)
     stored = session.execute(select(StatsFeedDay.sketch).where(where)).scalar_one()
     merged, estimate = merge(None if stored is None else bytes(stored), sketch)
