@@ -46,7 +46,7 @@ class AudienceCollector:
         except Exception as exc:
             log.debug("stats gauges: database unavailable: %s", exc)
             return None
-        return build_report(*rows, today)
+        return build_report(*rows, today, top=None)
 
     def collect(self) -> Iterator[Metric]:
         """The gauges of the latest day with figures (nothing while the database is down)."""

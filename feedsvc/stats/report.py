@@ -82,9 +82,13 @@ def _share(part: int, whole: int) -> float:
 
 
 def build_report(
-    feed_rows: list[FeedDayRow], client_rows: list[ClientDayRow], today: date
+    feed_rows: list[FeedDayRow],
+    client_rows: list[ClientDayRow],
+    today: date,
+    top: int | None = TOP,
 ) -> Report:
-    """The page's figures from the rows of the last LONG_DAYS days."""
+    """The page's figures from the rows of the last LONG_DAYS days; ``top`` aggregators and
+    never-revalidating clients (None: all of them)."""
     start = today - timedelta(days=LONG_DAYS - 1)
     recent = today - timedelta(days=SHORT_DAYS - 1)
     from_aggregators: dict[tuple[str, date], int] = defaultdict(int)
@@ -151,7 +155,7 @@ def build_report(
     aggregators = sorted(
         (AggregatorRow(name, subs, n) for name, (subs, n) in by_aggregator.items()),
         key=lambda a: (-a.subscribers, a.name),
-    )[:TOP]
+    )[:top]
     never = sorted(
         (
             ClientRow(name, family, requests, len(feeds_seen))
@@ -159,7 +163,7 @@ def build_report(
             if validated == 0 and requests >= MIN_REQUESTS_NEVER
         ),
         key=lambda c: (-c.requests, c.name),
-    )[:TOP]
+    )[:top]
     return Report(today, feeds, family_rows, aggregators, never)
 
 
