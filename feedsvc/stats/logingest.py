@@ -102,7 +102,8 @@ def ingest(lines: Iterable[bytes], stats: AudienceStats, result: IngestResult) -
         if pending >= WRITE_EVERY_LINES or time.monotonic() - last_write >= WRITE_EVERY_SECONDS:
             stats.write()
             pending, last_write = 0, time.monotonic()
-    stats.write()
+    if stats.write() or result.counted:
+        stats.prune(stats.clock.now())
     return result
 
 

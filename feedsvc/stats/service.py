@@ -81,8 +81,10 @@ class AudienceStats:
             try:
                 if hits:
                     self.aggregator.add_hits(hits, self.day_of(now), now)
-                self.write()
-                self._prune(now)
+                if self.write():
+                    # Only a process that writes figures deletes old ones: an idle worker (or
+                    # one whose database is gone) does not touch the database at all.
+                    self.prune(now)
             except DB_UNAVAILABLE as exc:
                 if not self._warned:
                     log.warning("stats: figures kept in memory, database unavailable: %s", exc)
@@ -90,11 +92,12 @@ class AudienceStats:
                 return
             self._warned = False
 
-    def write(self) -> None:
-        """Write what the aggregator gathered (kept for the next try when that fails)."""
+    def write(self) -> bool:
+        """Write what the aggregator gathered (kept for the next try when that fails); whether
+        there was anything."""
         days = self.aggregator.take()
         if not days:
-            return
+            return False
         try:
             with self.db.writing() as session:
                 for (day, feed), figures in days.items():
@@ -102,8 +105,11 @@ class AudienceStats:
         except Exception:
             self.aggregator.put_back(days)
             raise
+        return True
 
-    def _prune(self, now: datetime) -> None:
+    def prune(self, now: datetime) -> None:
+        """Delete the days past FEEDSVC_STATS_RETENTION_DAYS and the secrets of days over
+        (at most once an hour per process)."""
         if self._pruned_at is not None and (now - self._pruned_at).total_seconds() < PRUNE_SECONDS:
             return
         today = self.day_of(now)
