@@ -38,9 +38,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from feedsvc import cli
     from feedsvc.ops.logs import configure_logging
+    from feedsvc.render._common import ttl_minutes
     from feedsvc.web import api, ops, pages
     from feedsvc.web.bodycap import BodyCap
     from feedsvc.web.hotpath import FeedHotPath
+    from feedsvc.web.stats import poll_guard
 
     configure_logging(settings.log_format, settings.log_level)
     app.register_blueprint(pages.bp)
@@ -48,6 +50,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     if settings.metrics_token is not None:
         app.register_blueprint(ops.metrics_bp)
+    if settings.stats_token is not None:
+        from feedsvc.web import stats
+
+        app.register_blueprint(stats.bp)
     if settings.websub_hub == "self":
         from feedsvc.web import websub
 
@@ -62,6 +68,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         max_items=settings.feed_items,
         before_request=services.start_background,
         on_response=services.metrics.tally.on_response,
+        record=services.stats.recorder.record if services.stats is not None else None,
+        poll_guard=poll_guard(settings),
+        ttl_minutes=ttl_minutes(settings.cache_max_age),
     )
     if settings.access_log:
         app.wsgi_app = ops.AccessLog(  # type: ignore[method-assign]

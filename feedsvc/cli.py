@@ -360,6 +360,60 @@ def config_command(as_json: bool) -> None:
         click.echo(f"{row['variable']:<{width}}  {value:<{value_width}}  {row['source']}")
 
 
+@click.group("stats")
+def stats_group() -> None:
+    """The audience figures (docs/stats.md)."""
+
+
+@stats_group.command("ingest-log")
+@click.argument("path", default="-")
+@click.option("--follow", is_flag=True, help="Keep reading lines appended to PATH (tail -F).")
+@with_appcontext
+def stats_ingest_log_command(path: str, follow: bool) -> None:
+    """Read the cache's JSON access log (nginx feedsvc_json, or varnishncsa -j with the same
+    keys) from PATH, or standard input for -, into the audience figures."""
+    from feedsvc.stats import logingest
+    from feedsvc.stats.service import AudienceStats
+
+    services = current_services()
+    settings = services.settings
+    stats = AudienceStats(
+        services.db,
+        services.clock,
+        settings.timezone,
+        settings.trusted_proxies,
+        settings.stats_retention_days,
+    )
+    result = logingest.IngestResult()
+    if follow:
+        if path == "-":
+            raise click.ClickException("--follow needs a file, not standard input")
+        stopping = False
+
+        def stop(_signum: int, _frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        click.echo(f"stats: following {path}", err=True)
+        try:
+            logingest.ingest(logingest.follow(path, lambda: stopping), stats, result)
+        except FileNotFoundError:
+            raise click.ClickException(f"cannot read {path}: no such file") from None
+        except KeyboardInterrupt:
+            stats.write()
+    else:
+        stream, _size = _open(path)
+        with stream:
+            logingest.ingest(stream, stats, result)
+    where = f" (first at lines {', '.join(map(str, result.first_malformed))})"
+    click.echo(
+        f"{result.counted} feed responses counted, {result.skipped} other lines skipped, "
+        f"{result.malformed} malformed" + (where if result.malformed else ""),
+        err=True,
+    )
+
+
 def register(app: Flask) -> None:
     """Add every command to the app's CLI."""
     for command in (
@@ -372,5 +426,6 @@ def register(app: Flask) -> None:
         config_command,
         export_command,
         backup_command,
+        stats_group,
     ):
         app.cli.add_command(command)

@@ -15,6 +15,9 @@ from feedsvc.publish.instance import InstanceReporter
 from feedsvc.publish.regenerate import Regenerator
 from feedsvc.publish.registry import SnapshotRegistry, SnapshotWatcher
 from feedsvc.publish.scheduler import RegenerationScheduler
+from feedsvc.stats.aggregate import known_feeds
+from feedsvc.stats.gauges import AudienceCollector
+from feedsvc.stats.service import AudienceStats
 from feedsvc.store.db import Database
 from feedsvc.websub import BuiltInHub, WebSubService
 from feedsvc.websub import build as build_websub
@@ -35,6 +38,7 @@ class Services:
     reporter: InstanceReporter  # this instance's report, where the hub runs (shared board)
     scheduler: RegenerationScheduler | None = None
     websub: WebSubService | None = None  # the built-in hub or an external hub's notifier
+    stats: AudienceStats | None = None  # FEEDSVC_STATS=on: who fetches the feeds
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,6 +59,24 @@ class Services:
             websub.gate = DeliveryGate(db, board, clock)
         metrics = Metrics(db, registry, clock)
         regenerator.run_observers.append(metrics.observe_run)
+        stats = None
+        if settings.stats:
+            stats = AudienceStats(
+                db,
+                clock,
+                settings.timezone,
+                settings.trusted_proxies,
+                settings.stats_retention_days,
+            )
+        if settings.stats or settings.stats_token is not None:
+            metrics.add_collector(
+                AudienceCollector(
+                    db,
+                    clock,
+                    lambda when: when.astimezone(settings.timezone).date(),
+                    lambda: known_feeds(registry.known_paths),
+                )
+            )
         return cls(
             settings=settings,
             db=db,
@@ -65,6 +87,7 @@ class Services:
             metrics=metrics,
             reporter=InstanceReporter(board, db, clock),
             websub=websub,
+            stats=stats,
         )
 
     def start_background(self) -> None:
@@ -77,6 +100,8 @@ class Services:
                 return
             self._started = True
             self.metrics.flusher.start()
+            if self.stats is not None:
+                self.stats.start()
             if self.settings.scheduler:
                 self.start_scheduler()
 
@@ -115,6 +140,8 @@ class Services:
         self.watcher.stop()
         self.reporter.stop()
         self.metrics.flusher.stop()
+        if self.stats is not None:
+            self.stats.stop()
         self.db.dispose()
         self.registry.board.close()
 

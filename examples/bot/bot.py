@@ -32,6 +32,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 KEEP_IDS = 5000  # ids remembered: far more than a feed ever holds (FEEDSVC_FEED_ITEMS ≤ 1000)
+# Who is polling, for the publisher's audience figures (feedsvc counts it as its own relay).
+USER_AGENT = "feedsvc-relay/1 (+examples/bot)"
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class Bot:
     def poll(self, conditional: bool = True) -> tuple[int, dict[str, str]]:
         """One GET (conditional: If-None-Match); the stories sent and the feed's links
         (WebSub §4: Link headers first, then the JSON Feed's ``hubs``)."""
-        headers = {"Accept": "application/feed+json"}
+        headers = {"Accept": "application/feed+json", "User-Agent": USER_AGENT}
         if self.state.etag and conditional:
             headers["If-None-Match"] = self.state.etag
         request = urllib.request.Request(self.feed_url, headers=headers)

@@ -226,6 +226,38 @@ class Settings:
         "requests to one callback host at once (of the hub's 8; verifications use at most 3 "
         "of them, so deliveries always keep 5)",
     )
+    stats: bool = setting(
+        parsers.switch,
+        "on",
+        "`on`: each web worker records who fetches the feeds (docs/stats.md) and writes the "
+        "figures every few seconds; `off` behind a cache, whose access log is read instead "
+        "(`feedsvc stats ingest-log`)",
+    )
+    stats_token: str | None = setting(
+        parsers.optional_token,
+        "",
+        "the editors' token of `/stats` and `/stats.json` (a browser signs in once with it; "
+        "scripts send `Authorization: Bearer`); unset: no such pages (404)",
+        secret=True,
+    )
+    stats_retention_days: int = setting(
+        parsers.int_between(1, 3650),
+        "400",
+        "days of audience figures kept; older days are deleted",
+    )
+    poll_limit: tuple[int, int] | None = setting(
+        parsers.poll_limit,
+        "10/300",
+        "polite polling: `N/SECONDS` full fetches of one feed by one client (address and "
+        "User-Agent) without `If-None-Match`/`If-Modified-Since` per window, beyond which it "
+        "gets `429` with `Retry-After`; requests with a validator are never refused; `off`: none",
+    )
+    poll_allow: tuple[TrustedProxies, tuple[str, ...]] = setting(
+        parsers.poll_allow,
+        "",
+        "comma-separated addresses or CIDR networks, and `ua:TEXT` User-Agent substrings, "
+        "never refused by the polling limit (FEEDSVC_TRUSTED_PROXIES never are either)",
+    )
     max_body_bytes: int = setting(
         parsers.int_between(1024, 1 << 30),
         "8388608",

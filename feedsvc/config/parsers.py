@@ -205,3 +205,41 @@ def authority(raw: str) -> str:
     ):
         raise ValueError(f"{raw!r} is not an RFC 4151 authority like news.example,2026")
     return value
+
+
+def poll_limit(raw: str) -> tuple[int, int] | None:
+    """``off`` (none), or ``N/SECONDS``: at most N requests without a validator per window."""
+    value = raw.strip().lower()
+    if value in ("off", "0", ""):
+        return None
+    match = re.fullmatch(r"([0-9]+)\s*/\s*([0-9]+)", value)
+    if match is None:
+        raise ValueError(f"{raw!r} is not 'off' or REQUESTS/SECONDS, e.g. 10/300")
+    count, seconds = int(match[1]), int(match[2])
+    if not 1 <= count <= 100000 or not 1 <= seconds <= 86400:
+        raise ValueError(f"{raw!r}: REQUESTS must be 1..100000 and SECONDS 1..86400")
+    return count, seconds
+
+
+def poll_allow(raw: str) -> tuple[TrustedProxies, tuple[str, ...]]:
+    """Comma-separated addresses or CIDR networks, and ``ua:TEXT`` User-Agent substrings."""
+    networks: list[str] = []
+    agents: list[str] = []
+    if not raw.strip():
+        return TrustedProxies(), ()
+    for entry in raw.split(","):
+        entry = entry.strip()
+        if not entry:
+            raise ValueError("has an empty entry; remove the stray comma")
+        if entry.lower().startswith("ua:"):
+            text = entry[3:].strip()
+            if len(text) < 3:
+                raise ValueError(f"{entry!r}: a User-Agent substring needs 3 characters or more")
+            agents.append(text.lower())
+        else:
+            networks.append(entry)
+    try:
+        allowed = TrustedProxies.of(networks)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or ua:TEXT for a User-Agent substring") from None
+    return allowed, tuple(agents)

@@ -28,6 +28,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.registry import Collector
 
 from feedsvc import store
 from feedsvc.clock import Clock
@@ -258,8 +259,15 @@ class Metrics:
         self.tally = RequestTally(self.feed_requests, snapshots)
         self.database = DatabaseCollector(db, snapshots, clock)
         self.registry.register(self.database)
+        # More collectors read at scrape time (the audience gauges), in either mode.
+        self.collectors: list[Collector] = []
         self.flusher = Flusher(self.flush)
         self._flush_lock = threading.Lock()
+
+    def add_collector(self, collector: Collector) -> None:
+        """Scrape ``collector`` too (whichever process answers, as the database gauges)."""
+        self.collectors.append(collector)
+        self.registry.register(collector)
 
     def _counter(self, name: str, documentation: str) -> Counter:
         return Counter(name, documentation, registry=self.registry)
@@ -314,6 +322,8 @@ class Metrics:
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiproc_dir)  # type: ignore[no-untyped-call]
         registry.register(self.database)
+        for collector in self.collectors:
+            registry.register(collector)
         return registry
 
 

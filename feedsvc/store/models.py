@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -268,3 +269,44 @@ class InstanceReport(Base):
     host: Mapped[str] = mapped_column(String(255))  # host:pid of the reporting process
     counter: Mapped[int] = mapped_column(BigInteger)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatsFeedDay(Base):
+    """The audience of one feed on one day (feedsvc.stats): responses, ``304`` s, requests
+    with a validator, and the distinct direct clients as a HyperLogLog sketch (4 KiB of
+    registers, never an address)."""
+
+    __tablename__ = "stats_feed_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    feed: Mapped[str] = mapped_column(_id_type(64), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    not_modified: Mapped[int] = mapped_column(BigInteger, default=0)
+    validated: Mapped[int] = mapped_column(BigInteger, default=0)
+    sketch: Mapped[bytes | None] = mapped_column(LargeBinary)
+    direct_clients: Mapped[int] = mapped_column(Integer, default=0)  # the sketch's estimate
+
+
+class StatsClientDay(Base):
+    """One client name's requests to one feed on one day, and an aggregator's latest figure."""
+
+    __tablename__ = "stats_client_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    feed: Mapped[str] = mapped_column(_id_type(64), primary_key=True)
+    name: Mapped[str] = mapped_column(_id_type(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32))
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    not_modified: Mapped[int] = mapped_column(BigInteger, default=0)
+    validated: Mapped[int] = mapped_column(BigInteger, default=0)
+    subscribers: Mapped[int | None] = mapped_column(Integer)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StatsSalt(Base):
+    """The secret that keys one day's client hashes; deleted once the day is over."""
+
+    __tablename__ = "stats_salts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)

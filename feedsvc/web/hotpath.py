@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from feedsvc.http.conditional import (
@@ -20,11 +20,14 @@ from feedsvc.http.conditional import (
 )
 from feedsvc.publish.registry import SnapshotRegistry, SnapshotUnavailable
 from feedsvc.publish.snapshot import FormatEntry, Snapshot, Variant
+from feedsvc.stats.polling import PollGuard, refusal_text
 from feedsvc.web.errors import wsgi_error
 from feedsvc.web.limits import LimitCache, LimitError, parse_limit
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 RequestHook = Callable[[str, str, int], None]
+# The audience figures' hook (feedsvc.stats.hits.HitRecorder.record): environ, path, status.
+HitHook = Callable[[Mapping[str, Any], str, int], None]
 # Feeds are read-only (RFC 9110 §15.5.6: a 405 lists the methods that work).
 ALLOW = ("Allow", "GET, HEAD")
 LIVENESS_PATH = "/livez"
@@ -70,12 +73,18 @@ class FeedHotPath:
         max_items: int,
         before_request: Callable[[], None] | None = None,
         on_response: RequestHook | None = None,
+        record: HitHook | None = None,
+        poll_guard: PollGuard | None = None,
+        ttl_minutes: int = 1,
     ) -> None:
         self.app = app
         self.registry = registry
         self.max_items = max_items
         self.before_request = before_request
         self._tally: RequestHook = on_response or _ignore
+        self._record = record
+        self.poll_guard = poll_guard
+        self.ttl_minutes = ttl_minutes
         self.limits = LimitCache()
         self.date = DateHeader()
         # before_request (starting this process's background threads) runs until it has run
@@ -158,10 +167,31 @@ class FeedHotPath:
         if not_modified:
             start_response("304 Not Modified", [self.date(), *variant.headers_304])
             self._tally(path, "", 304)
+            if self._record is not None:
+                self._record(environ, path, 304)
             return []
+        if (
+            self.poll_guard is not None
+            and if_none_match is None
+            and "HTTP_IF_MODIFIED_SINCE" not in environ
+        ):
+            # Polite polling (docs/stats.md): only a full fetch without a validator can be
+            # refused; a conditional request is always answered.
+            wait = self.poll_guard.check(environ, path)
+            if wait:
+                return self._refuse(start_response, path, wait)
         start_response("200 OK", [self.date(), *variant.headers])
         self._tally(path, "", 200)
+        if self._record is not None:
+            self._record(environ, path, 200)
         return [] if head else [variant.body]
+
+    def _refuse(self, start_response: Callable[..., Any], path: str, wait: int) -> list[bytes]:
+        """429 with Retry-After (RFC 6585 §4) and how to poll."""
+        guard = self.poll_guard
+        assert guard is not None
+        text = refusal_text(guard.count, guard.seconds, self.ttl_minutes, wait)
+        return self._error(start_response, path, 429, text, ("Retry-After", str(wait)))
 
     def _error(
         self,

@@ -43,6 +43,7 @@ pytestmark = [
 
 NGINX = "/usr/sbin/nginx"
 SITE = REPO / "deploy" / "nginx" / "feedsvc.conf"
+STATS_SITE = REPO / "deploy" / "nginx" / "feedsvc-stats.conf"  # http-context parts it uses
 FEED = "/feeds/thoi-su.rss"
 PLACEHOLDER = re.compile(r"@[A-Z_]+@")
 
@@ -60,6 +61,13 @@ def render_site(upstream: str, listen: str, cache_dir: Path) -> str:
         text = text.replace(placeholder, value)
     left = PLACEHOLDER.findall(text)
     assert not left, f"placeholders not documented in the test: {left}"
+    return text
+
+
+def render_stats(stats_log: Path) -> str:
+    """The committed feedsvc-stats.conf with its placeholder filled in (deploy/README.md)."""
+    text = STATS_SITE.read_text().replace("@STATS_LOG@", str(stats_log))
+    assert not PLACEHOLDER.findall(text), PLACEHOLDER.findall(text)
     return text
 
 
@@ -83,6 +91,7 @@ http {{
                         'cache=$upstream_cache_status upstream=$upstream_status';
     access_log {prefix / "access.log"} upstream;
 {temps}
+    include {site.parent / "feedsvc-stats.conf"};
     include {site};
 }}
 """
@@ -107,6 +116,7 @@ def proxy(backend: Instance, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     site = prefix / "feedsvc.conf"
     site.write_text(render_site(backend.base.removeprefix("http://"), f"127.0.0.1:{port}",
                                 prefix / "cache"))  # fmt: skip
+    (prefix / "feedsvc-stats.conf").write_text(render_stats(prefix / "feedsvc.json.log"))
     conf = prefix / "nginx.conf"
     conf.write_text(main_config(prefix, site))
     cmd = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]

@@ -89,6 +89,14 @@ BAD = [
     ("FEEDSVC_WEBSUB_MAX_SUBSCRIPTIONS", "-1"),
     ("FEEDSVC_WEBSUB_MAX_SUBSCRIPTIONS_PER_HOST", "1.5"),
     ("FEEDSVC_WEBSUB_HOST_CONCURRENCY", "9"),
+    ("FEEDSVC_STATS", "sometimes"),
+    ("FEEDSVC_STATS_TOKEN", "one,two"),
+    ("FEEDSVC_STATS_RETENTION_DAYS", "0"),
+    ("FEEDSVC_POLL_LIMIT", "10 per minute"),
+    ("FEEDSVC_POLL_LIMIT", "0/60"),
+    ("FEEDSVC_POLL_ALLOW", "10.0.0.0/33"),
+    ("FEEDSVC_POLL_ALLOW", "ua:x"),
+    ("FEEDSVC_POLL_ALLOW", "10.0.0.1,,ua:Feedly"),
 ]
 
 

@@ -24,6 +24,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "publish": {"ingest", "web", "websub", "services", "cli"},
     "websub": {"web", "services", "cli", "ingest"},
     "ops": {"web", "cli"},
+    "stats": {"web", "cli", "services", "ingest", "render", "publish", "websub"},
     "demo": {"store", "publish", "render", "web", "websub", "services", "cli"},
     "config": {"ingest", "store", "publish", "render", "web", "websub", "ops", "services", "cli"},
 }
