@@ -254,6 +254,30 @@ def scheduler_command() -> None:
         services.shutdown()
 
 
+@click.command("relay")
+@with_appcontext
+def relay_command() -> None:
+    """Relay each new story to the Telegram, Zalo and webhook destinations of [relay]."""
+    import os
+    import threading
+
+    from feedsvc.relay.runner import run
+
+    services = current_services()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        status = run(services.settings, services.db, services.clock, os.environ, stop)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        stop.set()
+        status = 0
+    finally:
+        services.shutdown()
+    sys.exit(status)
+
+
 def register(app: Flask) -> None:
     """Add every command to the app's CLI."""
     for command in (
@@ -263,5 +287,6 @@ def register(app: Flask) -> None:
         regenerate_command,
         demo_data_command,
         scheduler_command,
+        relay_command,
     ):
         app.cli.add_command(command)

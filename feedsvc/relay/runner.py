@@ -1,0 +1,171 @@
+"""``feedsvc relay``: wires the relay together and runs it until told to stop.
+
+One relay sends at a time: it holds the ``relay`` lease in the database (renewed every few
+seconds). The holder is the host and the callback port, so a relay restarted on the same
+machine takes over at once (its port keeps a second one on that machine from starting), and a
+relay on another machine waits until the lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import inspect
+
+from feedsvc import store
+from feedsvc.clock import Clock
+from feedsvc.config import ConfigError, Settings
+from feedsvc.relay import destinations, outbox
+from feedsvc.relay.callback import WebSubCallback
+from feedsvc.relay.config import RelayConfig, load_relay_config, relay_table
+from feedsvc.relay.follower import Follower, Router
+from feedsvc.relay.sender import DestinationWorker
+from feedsvc.store.db import DB_UNAVAILABLE, Database
+
+log = logging.getLogger(__name__)
+LEASE = "relay"
+LEASE_SECONDS = 20
+RENEW_SECONDS = 5.0
+SECRET_KEY = "relay_websub_secret"
+
+
+def load(settings: Settings, environ: Mapping[str, str]) -> RelayConfig:
+    """The relay's configuration, checked (ConfigError names what is wrong)."""
+    return load_relay_config(relay_table(environ), environ, settings.base_url)
+
+
+def run(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    environ: Mapping[str, str],
+    stop: threading.Event,
+) -> int:
+    """Run until ``stop`` is set; the exit status."""
+    config = load(settings, environ)
+    if not inspect(db.engine).has_table("relay_outbox"):
+        raise ConfigError("the database has no relay tables yet: run `feedsvc init-db` first")
+    callback_secret = _websub_secret(db)
+    callback: WebSubCallback | None = None
+    follower: Follower | None = None
+    if config.listen is not None:
+        try:
+            callback = WebSubCallback(
+                config.listen, callback_secret, lambda k, b: follower_of(k, b)
+            )
+        except OSError as exc:
+            raise ConfigError(f"[relay] listen: cannot listen on {config.listen}: {exc}") from None
+    holder = f"{socket.gethostname()}:{config.listen[1] if config.listen else 'poll'}"
+    if not _wait_for_lease(db, clock, holder, stop):
+        return 0
+    for destination, story in _recover(db, clock):
+        log.warning(
+            "relay: %s: %s was being sent when the relay stopped; sending it again (the chat "
+            "may show it twice)",
+            destination,
+            story,
+        )
+    with db.writing() as session:
+        window = timedelta(seconds=config.max_age_seconds) + timedelta(days=1)
+        outbox.prune(session, clock.now() - window)
+    workers = {
+        d.name: DestinationWorker(
+            d.name,
+            destinations.build(d, db, clock, config.timeout_seconds),
+            db,
+            clock,
+            pace_seconds=d.pace_seconds,
+            backoff_seconds=config.backoff_seconds,
+            max_attempts=config.max_attempts,
+            stop=stop,
+        )
+        for d in config.destinations
+    }
+    router = Router(config, db, clock, lambda name: workers[name].wake.set())
+    follower = Follower(config, router, callback, callback_secret, stop)
+
+    def follower_of(key: str, body: bytes) -> None:
+        assert follower is not None
+        follower.delivered(key, body)
+
+    for worker in workers.values():
+        worker.start()
+    if callback is not None:
+        callback.start()
+    follower.start()
+    names = ", ".join(f"{d.name} ({d.kind})" for d in config.destinations)
+    how = f"callback {config.callback_url}" if callback else "polling only"
+    log.info("relay: following %s for %s; %s", ", ".join(config.feed_keys), names, how)
+    status = _hold_lease(db, clock, holder, stop)
+    stop.set()
+    follower.join(10)
+    for worker in workers.values():
+        worker.join(30)  # a send in progress finishes and is recorded
+    if callback is not None:
+        callback.close()
+    try:
+        with db.writing() as session:
+            store.release_lease(session, LEASE, holder)
+    except DB_UNAVAILABLE:
+        pass
+    log.info("relay: stopped")
+    return status
+
+
+def _websub_secret(db: Database) -> str:
+    """The secret the relay subscribes with: made once, kept in the database, so deliveries
+    signed before a restart still verify after it."""
+    with db.writing() as session:
+        secret = store.get_meta(session, SECRET_KEY)
+        if secret is None:
+            secret = secrets.token_hex(32)
+            store.set_meta(session, SECRET_KEY, secret)
+    return secret
+
+
+def _recover(db: Database, clock: Clock) -> list[tuple[str, str]]:
+    with db.writing() as session:
+        return outbox.recover_in_flight(session, clock.now())
+
+
+def _take(db: Database, clock: Clock, holder: str) -> bool:
+    now = clock.now()
+    with db.writing() as session:
+        return store.acquire_lease(
+            session, LEASE, holder, now, now + timedelta(seconds=LEASE_SECONDS)
+        )
+
+
+def _wait_for_lease(db: Database, clock: Clock, holder: str, stop: threading.Event) -> bool:
+    """Take the lease, waiting while another relay holds it; False when stopped first."""
+    told = False
+    while not stop.is_set():
+        if _take(db, clock, holder):
+            return True
+        if not told:
+            log.warning("relay: another relay holds the lease; waiting for it to stop")
+            told = True
+        stop.wait(RENEW_SECONDS)
+    return False
+
+
+def _hold_lease(db: Database, clock: Clock, holder: str, stop: threading.Event) -> int:
+    """Renew the lease until stopped (0), or until another relay took it over (1)."""
+    failures = 0
+    while not stop.wait(RENEW_SECONDS):
+        try:
+            if not _take(db, clock, holder):
+                log.error("relay: another relay took the lease over; stopping this one")
+                return 1
+            failures = 0
+        except DB_UNAVAILABLE as exc:
+            failures += 1
+            if failures * RENEW_SECONDS >= LEASE_SECONDS:
+                log.error("relay: the database is unreachable (%s); stopping", exc)
+                return 1
+    return 0

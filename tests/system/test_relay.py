@@ -1,0 +1,241 @@
+"""``feedsvc relay`` end to end over real sockets: stories published through the ingest API of
+a live feedsvc reach the relay through the built-in hub, and local Telegram, Zalo and webhook
+servers (tests/helpers/chat_apis.py: strict about the documented shapes, and answering the
+services' errors on demand) receive exactly one well-formed message per story and destination."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.server
+import json
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.chat_apis import FakeTelegram, FakeZalo, telegram_visible_text, utf16
+from tests.helpers.relay import article, live_service, publish, relay_process, toml_config
+from tests.helpers.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+BOT_TOKEN = "123456:relay-test-bot-token"
+APP_ID, SECRET_KEY = "4321", "zalo-secret-key"
+HOOK_SECRET = "hook-secret"
+WAIT = 25.0
+
+
+class Hook:
+    """A webhook receiver: records each body with its signature and delivery id."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, Any], str, str]] = []
+        self.lock = threading.Condition()
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                mine = hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+                signed = self.headers.get("X-Feedsvc-Signature") == f"sha256={mine}"
+                self.send_response(204 if signed else 401)
+                self.end_headers()
+                if signed:
+                    with hook.lock:
+                        delivery = self.headers.get("X-Feedsvc-Delivery", "")
+                        hook.received.append((json.loads(body), delivery, mine))
+                        hook.lock.notify_all()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeTelegram, FakeZalo, Hook]]:
+    telegram, zalo, hook = FakeTelegram(BOT_TOKEN), FakeZalo(APP_ID, SECRET_KEY), Hook()
+    try:
+        yield telegram, zalo, hook
+    finally:
+        for server in (telegram, zalo, hook):
+            server.close()
+
+
+def relay_env(
+    folder: Path,
+    service: dict[str, str],
+    telegram: FakeTelegram,
+    zalo: FakeZalo,
+    hook: Hook | None,
+    **relay: Any,
+) -> dict[str, str]:
+    """The relay's environment and settings file: two Telegram chats, a Zalo follower, a
+    webhook."""
+    (folder / "bot-token").write_text(BOT_TOKEN + "\n")
+    (folder / "zalo-secret").write_text(SECRET_KEY)
+    refresh = folder / "zalo-refresh"
+    if not refresh.exists():
+        refresh.write_text(zalo.refresh_token)
+    destinations: dict[str, dict[str, Any]] = {
+        "tg-thoisu": {
+            "type": "telegram",
+            "chat_id": "1001",
+            "token_file": str(folder / "bot-token"),
+            "categories": ["thoi-su"],
+            "api_base": telegram.base,
+            "pace_seconds": 0.05,
+        },
+        "tg-group": {
+            "type": "telegram",
+            "chat_id": "-100200",
+            "token_env": "RELAY_TEST_BOT_TOKEN",
+            "keywords": ["biên giới"],
+            "api_base": telegram.base,
+            "pace_seconds": 0.05,
+        },
+        "zalo-follower": {
+            "type": "zalo",
+            "app_id": APP_ID,
+            "user_id": "8000001",
+            "secret_key_file": str(folder / "zalo-secret"),
+            "refresh_token_file": str(refresh),
+            "api_base": zalo.base,
+            "oauth_base": zalo.base,
+            "pace_seconds": 0.05,
+        },
+    }
+    if hook is not None:
+        destinations["hook"] = {
+            "type": "webhook",
+            "url": hook.url,
+            "secret_env": "RELAY_TEST_HOOK_SECRET",
+            "categories": ["kinh-te"],
+        }
+    port = free_port()
+    settings = {
+        "listen": f"127.0.0.1:{port}",
+        "poll_seconds": 30,
+        "safety_poll_seconds": 30,
+        "backoff_seconds": 0.2,
+        "timeout_seconds": 1.5,
+        **relay,
+    }
+    config = folder / "feedsvc.toml"
+    config.write_text(toml_config(settings, destinations), "utf-8")
+    return {
+        "FEEDSVC_DATABASE_URL": service["FEEDSVC_DATABASE_URL"],
+        "FEEDSVC_BASE_URL": service["FEEDSVC_BASE_URL"],
+        "FEEDSVC_CONFIG": str(config),
+        "RELAY_TEST_BOT_TOKEN": BOT_TOKEN,
+        "RELAY_TEST_HOOK_SECRET": HOOK_SECRET,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def outbox_states(service: dict[str, str]) -> Counter[str]:
+    path = service["FEEDSVC_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        return Counter(row[0] for row in conn.execute("SELECT state FROM relay_outbox"))
+
+
+def test_each_story_once_to_every_destination_through_the_hub(
+    tmp_path: Path, fakes: tuple[FakeTelegram, FakeZalo, Hook]
+) -> None:
+    telegram, zalo, hook = fakes
+    with live_service(tmp_path) as service:
+        base = service["FEEDSVC_BASE_URL"]
+        old = article("thoi-su", "Tin cũ trước khi relay chạy")
+        old["published_at"] = "2026-01-01T08:00:00+07:00"  # outside the start-up window
+        publish(base, old)
+        env = relay_env(tmp_path, service, telegram, zalo, hook)
+        with relay_process(tmp_path, env) as relay:
+            for key in ("all", "kinh-te", "thoi-su"):
+                relay.wait_log(f"feed {key}: subscribed through the hub")
+            # The services' errors, one after the other: each story still arrives once.
+            telegram.fail_next("429:1", "500", "timeout")
+            zalo.fail_next("expired", "502", "timeout")
+            long_sapo = "Lực lượng Biên phòng <tuần tra> & kiểm soát " + "rất dài " * 300
+            stories = [
+                article("thoi-su", "Đồn Biên phòng tuần tra biên giới", summary=long_sapo),
+                article("kinh-te", "Cửa khẩu thông quan hàng hoá", image=False, summary="Sapo"),
+                article("thoi-su", "Tin <b>đậm</b> & “ngoặc” ở biên giới", image=False),
+            ]
+            for story in stories:
+                publish(base, story)
+            urls = {s["url"] for s in stories}
+            tg_expected = {
+                ("1001", stories[0]["url"]),
+                ("1001", stories[2]["url"]),
+                ("-100200", stories[0]["url"]),
+                ("-100200", stories[2]["url"]),
+            }
+
+            def tg_pairs() -> set[tuple[str, str]]:
+                return {
+                    (m.recipient, m.params["reply_markup"]["inline_keyboard"][0][0]["url"])
+                    for m in telegram.received
+                }
+
+            assert telegram.wait_for(lambda _: tg_pairs() >= tg_expected, WAIT), relay.log()
+            assert zalo.wait_for(lambda r: len(r) >= 3, WAIT), relay.log()
+            with hook.lock:
+                assert hook.lock.wait_for(lambda: len(hook.received) >= 1, WAIT), relay.log()
+            # Room for a duplicate to show up (a retried send, a hub redelivery, a poll).
+            threading.Event().wait(2.0)
+            log = relay.log()
+    assert telegram.malformed == [] and zalo.malformed == []
+    # Telegram: two chats; the keyword filter of tg-group let both "biên giới" stories in.
+    sent = Counter(
+        (m.recipient, m.params["reply_markup"]["inline_keyboard"][0][0]["url"])
+        for m in telegram.received
+    )
+    assert sent == dict.fromkeys(tg_expected, 1), sent
+    photo = next(m for m in telegram.received if m.method == "sendPhoto")
+    caption, errors = telegram_visible_text(photo.params["caption"])
+    assert errors == [] and utf16(caption) <= 1024
+    assert caption.startswith(
+        "Đồn Biên phòng tuần tra biên giới\n\nLực lượng Biên phòng <tuần tra>"
+    )
+    assert "…" in caption and caption.endswith(stories[0]["url"])
+    assert photo.params["photo"] == stories[0]["image"]["url"]
+    assert photo.params["caption"].startswith("<b>Đồn Biên phòng")
+    assert "&lt;tuần tra&gt; &amp; kiểm soát" in photo.params["caption"]
+    button = photo.params["reply_markup"]["inline_keyboard"][0][0]
+    assert button == {"text": "Đọc tiếp", "url": stories[0]["url"]}
+    text = next(m for m in telegram.received if m.method == "sendMessage")
+    assert text.params["link_preview_options"]["url"] == stories[2]["url"]
+    assert "<b>Tin đậm &amp; “ngoặc” ở biên giới</b>" in text.params["text"]
+    # Zalo: every story once, after renewing the expired token once.
+    zalo_urls = Counter(
+        m.params["message"]["attachment"]["payload"]["elements"][0]["default_action"]["url"]
+        for m in zalo.received
+    )
+    assert zalo_urls == dict.fromkeys(urls, 1), zalo_urls
+    assert all(
+        m.method == "/v3.0/oa/message/cs" and m.recipient == "8000001" for m in zalo.received
+    )
+    assert zalo.refreshes == 2  # the first send (no access token yet), then the expired one
+    # The webhook: the kinh-te story, signed, once.
+    assert [body["url"] for body, _, _ in hook.received] == [stories[1]["url"]]
+    assert hook.received[0][0]["title"] == "Cửa khẩu thông quan hàng hoá"
+    # The story from before the window never went anywhere; nothing is waiting.
+    assert old["url"] not in {u for _, u in sent} | set(zalo_urls)
+    assert set(outbox_states(service)) == {"sent"}
+    for secret in (BOT_TOKEN, SECRET_KEY, HOOK_SECRET, "at-", "rt-"):
+        assert secret not in log
+    assert "429" in log and "renewed" in log
