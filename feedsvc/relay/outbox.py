@@ -71,18 +71,19 @@ def known_ids(session: Session, story_ids: list[str]) -> set[str]:
 
 
 def recover_in_flight(session: Session, now: datetime) -> list[tuple[str, str]]:
-    """Put rows left ``sending`` by a crash back in the queue; their (destination, story)."""
+    """Put rows left ``sending`` by a crash back in the queue, and make every waiting row due
+    now (a restart is how an operator says "try again": a new token, a fixed chat id); the
+    (destination, story) of the rows that were in flight."""
     rows = session.execute(
         select(RelayOutbox.id, RelayOutbox.destination, RelayOutbox.story_id).where(
             RelayOutbox.state == SENDING
         )
     ).all()
-    if rows:
-        session.execute(
-            update(RelayOutbox)
-            .where(RelayOutbox.state == SENDING)
-            .values(state=PENDING, next_attempt_at=now)
-        )
+    session.execute(
+        update(RelayOutbox)
+        .where(RelayOutbox.state.in_((SENDING, PENDING)))
+        .values(state=PENDING, next_attempt_at=now)
+    )
     return [(r.destination, r.story_id) for r in rows]
 
 

@@ -30,6 +30,13 @@ class Received:
     at: float = field(default_factory=time.monotonic)
 
 
+class _Quiet(http.server.ThreadingHTTPServer):
+    """A client that hung up (the relay killed, or timed out) is not an error here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class _Server:
     """A threaded HTTP server whose handler calls ``self.handle(method, path, headers, body)``."""
 
@@ -40,7 +47,7 @@ class _Server:
         self.faults: list[str] = []
         self.requests = 0
         self.latency = 0.0
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Quiet(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -11,8 +11,9 @@ import http.server
 import json
 import sqlite3
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,10 +148,11 @@ def relay_env(
     }
 
 
-def outbox_states(service: dict[str, str]) -> Counter[str]:
+def outbox_states(service: dict[str, str], destination: str = "%") -> Counter[str]:
     path = service["FEEDSVC_DATABASE_URL"].removeprefix("sqlite:///")
+    query = "SELECT state FROM relay_outbox WHERE destination LIKE ?"
     with sqlite3.connect(path) as conn:
-        return Counter(row[0] for row in conn.execute("SELECT state FROM relay_outbox"))
+        return Counter(row[0] for row in conn.execute(query, (destination,)))
 
 
 def test_each_story_once_to_every_destination_through_the_hub(
@@ -239,3 +241,148 @@ def test_each_story_once_to_every_destination_through_the_hub(
     for secret in (BOT_TOKEN, SECRET_KEY, HOOK_SECRET, "at-", "rt-"):
         assert secret not in log
     assert "429" in log and "renewed" in log
+
+
+def wait_until(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def zalo_urls_of(zalo: FakeZalo) -> Counter[str]:
+    return Counter(
+        m.params["message"]["attachment"]["payload"]["elements"][0]["default_action"]["url"]
+        for m in zalo.received
+    )
+
+
+def tokens_row(service: dict[str, str]) -> tuple[str | None, str, str | None]:
+    path = service["FEEDSVC_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        row = conn.execute(
+            "SELECT access_token, refresh_token, refreshing_since FROM relay_zalo_tokens"
+        ).fetchone()
+    return row[0], row[1], row[2]
+
+
+def test_a_crash_right_after_the_token_renewal_loses_nothing(
+    tmp_path: Path, fakes: tuple[FakeTelegram, FakeZalo, Hook]
+) -> None:
+    telegram, zalo, _ = fakes
+    with live_service(tmp_path) as service:
+        base = service["FEEDSVC_BASE_URL"]
+        env = relay_env(tmp_path, service, telegram, zalo, None)
+        with relay_process(tmp_path, env) as relay:
+            relay.wait_log("feed all: subscribed through the hub")
+            # Zalo spends the refresh token and makes a new pair; the relay dies before the
+            # answer reaches it (the worst instant: the new pair exists only at Zalo).
+            zalo.hold_refresh.set()
+            first = article("thoi-su", "Tin biên giới trước sự cố")
+            publish(base, first)
+            assert zalo.refresh_held.wait(WAIT), relay.log()
+            relay.kill9()
+            zalo.hold_refresh.clear()
+            zalo.release.set()
+            access, _, refreshing = tokens_row(service)
+            assert access is None and refreshing is not None  # the mark written before the call
+            # The Zalo send in flight
+            assert outbox_states(service, "zalo-follower") == {"sending": 1}
+
+            # Restarted: the spent token is refused; the relay says what to do, the story
+            # waits, and the other destinations go on.
+            relay.start()
+            relay.wait_log("never stored its answer")
+            relay.wait_log("write it to this destination's refresh_token_file")
+            assert telegram.wait_for(lambda r: len(r) >= 2, WAIT)  # both chats got it
+            assert zalo.received == []
+            # The operator authorises the OA again and writes the new refresh token.
+            (tmp_path / "zalo-refresh").write_text(zalo.issue_refresh_token())
+            relay.stop()
+            relay.start()
+            assert zalo.wait_for(lambda r: len(r) >= 1, WAIT), relay.log()
+            stored_access, stored_refresh, refreshing = tokens_row(service)
+            assert (stored_access, stored_refresh) == (zalo.access_token, zalo.refresh_token)
+            assert refreshing is None
+
+            # The renewed pair is durable: after a kill -9 it is used as it is (killed once the
+            # send is recorded: killed before, it would be the one in-flight repeat).
+            wait_until(lambda: outbox_states(service, "zalo-follower") == {"sent": 1})
+            relay.kill9()
+            relay.start()
+            second = article("kinh-te", "Tin sau khi khởi động lại")
+            publish(base, second)
+            assert zalo.wait_for(lambda r: len(r) >= 2, WAIT), relay.log()
+            threading.Event().wait(1.0)
+    assert zalo_urls_of(zalo) == {first["url"]: 1, second["url"]: 1}
+    assert zalo.refreshes == 2  # the lost one, and the one with the operator's new token
+    assert zalo.malformed == [] and telegram.malformed == []
+    assert set(outbox_states(service)) == {"sent"}
+
+
+def test_restarts_and_kill_9_during_a_burst_of_50_stories(
+    tmp_path: Path, fakes: tuple[FakeTelegram, FakeZalo, Hook]
+) -> None:
+    telegram, zalo, _ = fakes
+    telegram.latency = zalo.latency = 0.03  # sends take a while: kills land mid-send
+    kills = 0
+    with live_service(tmp_path) as service:
+        base = service["FEEDSVC_BASE_URL"]
+        env = relay_env(tmp_path, service, telegram, zalo, None)
+        stories = [
+            article("thoi-su" if n % 2 else "kinh-te", f"Tin biên giới số {n}", tag=f"burst{n}")
+            for n in range(50)
+        ]
+        urls = {s["url"] for s in stories}
+        with relay_process(tmp_path, env) as relay:
+            relay.wait_log("feed all: subscribed through the hub")
+            publisher = threading.Thread(target=lambda: [publish(base, s) for s in stories])
+            publisher.start()
+
+            def reached(count: int) -> None:
+                assert telegram.wait_for(lambda r: len(r) >= count, WAIT), relay.log()
+
+            reached(3)  # during the burst
+            relay.kill9()
+            kills += 1
+            relay.start()
+            reached(15)
+            relay.kill9()
+            kills += 1
+            publisher.join()
+            relay.start()
+            reached(30)
+            relay.stop()  # SIGTERM: the send in progress finishes, nothing repeats
+            relay.start()
+            reached(40)
+            relay.kill9()
+            kills += 1
+            relay.start()
+            tg_wanted = {("1001", s["url"]) for s in stories if s["categories"] == ["thoi-su"]}
+            tg_wanted |= {("-100200", u) for u in urls}
+
+            def tg_all(received: list[Any]) -> bool:
+                got = {(m.recipient, m.params["reply_markup"]["inline_keyboard"][0][0]["url"])
+                       for m in received}  # fmt: skip
+                return got >= tg_wanted
+
+            assert telegram.wait_for(tg_all, WAIT), relay.log()
+            assert zalo.wait_for(lambda _: set(zalo_urls_of(zalo)) >= urls, WAIT), relay.log()
+            threading.Event().wait(1.5)
+            log = relay.log()
+    sent = Counter(
+        (m.recipient, m.params["reply_markup"]["inline_keyboard"][0][0]["url"])
+        for m in telegram.received
+    )
+    assert set(sent) == tg_wanted  # nothing missing, nothing extra
+    per_destination = {
+        "tg-thoisu": sum(n - 1 for (chat, _), n in sent.items() if chat == "1001"),
+        "tg-group": sum(n - 1 for (chat, _), n in sent.items() if chat == "-100200"),
+        "zalo-follower": sum(n - 1 for n in zalo_urls_of(zalo).values()),
+    }
+    # At most the one send in flight per destination and kill -9: never more.
+    assert all(extra <= kills for extra in per_destination.values()), per_destination
+    assert set(zalo_urls_of(zalo)) == urls
+    assert log.count("sending it again") <= kills * len(per_destination)
+    assert telegram.malformed == [] and zalo.malformed == []
+    assert set(outbox_states(service)) == {"sent"}
