@@ -56,7 +56,8 @@ def enqueue(session: Session, entries: Iterable[tuple[str, str, Story]], now: da
     for row in values:  # one statement each: the conflict target is the unique index
         stmt = insert(RelayOutbox).values(**row)
         stmt = stmt.on_conflict_do_nothing(index_elements=["destination", "story_id"])
-        added += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+        # RETURNING: the rowcount of an INSERT … ON CONFLICT is not reliable across drivers.
+        added += len(session.execute(stmt.returning(RelayOutbox.id)).all())
     return added
 
 

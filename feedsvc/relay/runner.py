@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import inspect
 
@@ -73,10 +74,11 @@ def run(
     with db.writing() as session:
         window = timedelta(seconds=config.max_age_seconds) + timedelta(days=1)
         outbox.prune(session, clock.now() - window)
+    keepers: dict[str, Any] = {}  # one Zalo token keeper per app, shared by its destinations
     workers = {
         d.name: DestinationWorker(
             d.name,
-            destinations.build(d, db, clock, config.timeout_seconds),
+            destinations.build(d, db, clock, config.timeout_seconds, keepers),
             db,
             clock,
             pace_seconds=d.pace_seconds,

@@ -310,6 +310,8 @@ class FakeZalo(_Server):
             return 200, {"error": -216, "message": "Access token is invalid"}
         if fault == "rate":
             return 200, {"error": -32, "message": "Exceeded rate limit"}
+        if fault == "quota":
+            return 200, {"error": -211, "message": "Out of quota"}
         if fault is not None:
             return int(fault), {"error": int(fault), "message": "server error"}
         problem, data = self._check(headers, body, recipient_key)

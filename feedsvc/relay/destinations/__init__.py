@@ -9,7 +9,7 @@ logged with what to do), keeping every story for later.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from feedsvc.clock import Clock
 from feedsvc.relay.config import Destination
@@ -47,8 +47,15 @@ class Sender(Protocol):
     def send(self, story: Story) -> Outcome: ...
 
 
-def build(destination: Destination, db: Database, clock: Clock, timeout: float) -> Sender:
-    """The sender of a configured destination."""
+def build(
+    destination: Destination,
+    db: Database,
+    clock: Clock,
+    timeout: float,
+    keepers: dict[str, Any] | None = None,
+) -> Sender:
+    """The sender of a configured destination; ``keepers`` holds the Zalo token keepers of
+    the process (one per app), shared by the destinations built with the same dict."""
     if destination.kind == "telegram":
         from feedsvc.relay.destinations.telegram import Telegram
 
@@ -56,7 +63,7 @@ def build(destination: Destination, db: Database, clock: Clock, timeout: float) 
     if destination.kind == "zalo":
         from feedsvc.relay.destinations.zalo import Zalo
 
-        return Zalo(destination, db, clock, timeout)
+        return Zalo(destination, db, clock, timeout, keepers)
     from feedsvc.relay.destinations.webhook import Webhook
 
     return Webhook(destination, timeout)

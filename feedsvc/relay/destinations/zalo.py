@@ -12,7 +12,6 @@ dropped, logged. Unknown codes and 5xx are retried with the backoff.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,37 +31,47 @@ BAD_PARAMS = {-201, -210, -233}
 RECIPIENT = {-213, -217, -227, -230, -232}  # not a follower, no recent interaction, …
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
-_keepers: dict[str, TokenKeeper] = {}
-_keepers_lock = threading.Lock()
 
-
-def keeper_for(destination: Destination, db: Database, clock: Clock, timeout: float) -> TokenKeeper:
-    """The token keeper of the destination's app (one per app_id in the process)."""
+def keeper_for(
+    destination: Destination,
+    db: Database,
+    clock: Clock,
+    timeout: float,
+    keepers: dict[str, TokenKeeper],
+) -> TokenKeeper:
+    """The token keeper of the destination's app: one per app_id in ``keepers`` (the
+    runner's, shared by every destination of the process), so one renewal serves them all."""
     app_id = str(destination.options["app_id"])
-    with _keepers_lock:
-        if app_id not in _keepers:
-            _keepers[app_id] = TokenKeeper(
-                app_id,
-                destination.secrets["secret_key"],
-                destination.secrets["refresh_token"],
-                destination.secrets.get("access_token"),
-                str(destination.options["oauth_base"]),
-                db,
-                clock,
-                timeout,
-            )
-        return _keepers[app_id]
+    if app_id not in keepers:
+        keepers[app_id] = TokenKeeper(
+            app_id,
+            destination.secrets["secret_key"],
+            destination.secrets["refresh_token"],
+            destination.secrets.get("access_token"),
+            str(destination.options["oauth_base"]),
+            db,
+            clock,
+            timeout,
+        )
+    return keepers[app_id]
 
 
 class Zalo:
     """One recipient (a follower or a group) of one OA."""
 
     def __init__(
-        self, destination: Destination, db: Database, clock: Clock, timeout: float
+        self,
+        destination: Destination,
+        db: Database,
+        clock: Clock,
+        timeout: float,
+        keepers: dict[str, TokenKeeper] | None = None,
     ) -> None:
         options = destination.options
         self.clock, self.timeout = clock, timeout
-        self.keeper = keeper_for(destination, db, clock, timeout)
+        self.keeper = keeper_for(
+            destination, db, clock, timeout, {} if keepers is None else keepers
+        )
         base = str(options["api_base"])
         if "group_id" in options:
             self.url = f"{base}/v3.0/oa/group/message"
