@@ -38,6 +38,7 @@ class WebSubCallback:
         on_feed: Callable[[str, bytes], None],
     ) -> None:
         self.secret, self.on_feed = secret, on_feed
+        self.rejected = 0  # deliveries ignored for a wrong signature
         self.lock = threading.Lock()
         # (mode, topic) of requests sent and not yet verified -> what to do when verified
         self.asked: dict[tuple[str, str], Callable[[int], None]] = {}
@@ -97,6 +98,8 @@ class WebSubCallback:
                 key = urlsplit(self.path).path.rstrip("/").rsplit("/", 1)[-1]
                 given = self.headers.get("X-Hub-Signature", "")
                 if not signature_ok(callback.secret, body, given):
+                    with callback.lock:
+                        callback.rejected += 1
                     log.warning("relay: ignored a delivery for %r with a wrong signature", key)
                     return self._reply(202, b"")
                 try:
