@@ -256,18 +256,26 @@ def scheduler_command() -> None:
 
 @click.command("relay")
 @with_appcontext
-def relay_command() -> None:
+@click.option("--check", is_flag=True, help="Check the [relay] table, print it, and exit.")
+def relay_command(check: bool) -> None:
     """Relay each new story to the Telegram, Zalo and webhook destinations of [relay]."""
     import os
     import threading
 
-    from feedsvc.relay.runner import run
+    from feedsvc.relay import runner
 
     services = current_services()
+    try:
+        config = runner.load(services.settings, os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if check:
+        click.echo(runner.describe(config))
+        return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     try:
-        status = run(services.settings, services.db, services.clock, os.environ, stop)
+        status = runner.run(config, services.db, services.clock, stop)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from feedsvc.store.db import Database
 
 log = logging.getLogger(__name__)
 VERIFY_WAIT = 30.0  # seconds to wait for the hub's verification before asking again
+KNOWN_MAX = 100_000  # (destination, story) pairs remembered; past it, the outbox answers
 
 
 class Router:
@@ -40,8 +41,9 @@ class Router:
         self.lock = threading.Lock()
         self.known: set[tuple[str, str]] = set()  # (destination, story id) already in the outbox
 
-    def route(self, key: str, items: list[Any]) -> int:
-        """Queue the items' new stories; how many rows were added."""
+    def route(self, key: str, items: list[Any], how: str) -> int:
+        """Queue the items' new stories (``how``: pushed or polled, for the log); how many rows
+        were added."""
         stories = [s for s in (story_from_item(i) for i in items if isinstance(i, dict)) if s]
         oldest = self.clock.now() - timedelta(seconds=self.config.max_age_seconds)
         entries: list[tuple[str, str, Story]] = []
@@ -59,9 +61,13 @@ class Router:
         with self.lock:
             with self.db.writing() as session:
                 added = outbox.enqueue(session, entries, self.clock.now())
+            if len(self.known) > KNOWN_MAX:
+                self.known.clear()  # only a shortcut: the outbox's unique index is the rule
             self.known.update((name, story.id) for name, _, story in entries)
         for name in {name for name, _, _ in entries}:
             self.woken(name)
+        if added:
+            log.info("relay: feed %s: %d new stories queued (%s)", key, added, how)
         return added
 
 
@@ -118,7 +124,7 @@ class Follower:
         """A feed document pushed by the hub (signature already checked)."""
         if key not in self.feeds:
             raise ValueError(f"no feed {key!r} is followed")
-        self.router.route(key, _items(json.loads(body)))
+        self.router.route(key, _items(json.loads(body)), "pushed")
 
     def _run(self) -> None:
         while not self.stop.is_set():
@@ -153,7 +159,7 @@ class Follower:
             return
         try:
             document = json.loads(answer.body)
-            added = self.router.route(feed.key, _items(document))
+            self.router.route(feed.key, _items(document), "polled")
         except ValueError as exc:
             log.warning("relay: feed %s is not a JSON Feed: %s", feed.key, exc)
             return
@@ -163,8 +169,6 @@ class Follower:
         if hub != feed.hub:
             feed.hub, feed.subscribed_until = hub, 0.0
         feed.topic = links.get("self", feed.url)
-        if added:
-            log.info("relay: feed %s: %d new stories queued", feed.key, added)
 
     def _should_subscribe(self, feed: Followed, now: float) -> bool:
         if self.callback is None or self.config.callback_url is None or not feed.hub:

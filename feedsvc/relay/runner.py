@@ -40,15 +40,28 @@ def load(settings: Settings, environ: Mapping[str, str]) -> RelayConfig:
     return load_relay_config(relay_table(environ), environ, settings.base_url)
 
 
-def run(
-    settings: Settings,
-    db: Database,
-    clock: Clock,
-    environ: Mapping[str, str],
-    stop: threading.Event,
-) -> int:
+def describe(config: RelayConfig) -> str:
+    """What the relay would do, for ``feedsvc relay --check`` (no secret: only where each
+    comes from)."""
+    if config.listen is not None:
+        host, port = config.listen
+        push = f"push: callback {config.callback_url} (listening on {host}:{port})"
+    else:
+        push = f"push: none (polling every {config.poll_seconds:g} s)"
+    lines = [f"feeds: {', '.join(config.feed_keys)} from {config.service_url}", push]
+    for d in config.destinations:
+        where = ", ".join(f"{name} from {s.where.split('] ')[-1]}" for name, s in d.secrets.items())
+        target = d.options.get("chat_id") or d.options.get("user_id") or d.options.get("group_id")
+        target = target or d.options.get("url")
+        lines.append(
+            f"{d.name}: {d.kind} -> {target}; categories {', '.join(d.feed_keys)}; "
+            f"keywords {', '.join(d.keywords) or 'none'}; pace {d.pace_seconds:g} s; {where}"
+        )
+    return "\n".join(lines)
+
+
+def run(config: RelayConfig, db: Database, clock: Clock, stop: threading.Event) -> int:
     """Run until ``stop`` is set; the exit status."""
-    config = load(settings, environ)
     if not inspect(db.engine).has_table("relay_outbox"):
         raise ConfigError("the database has no relay tables yet: run `feedsvc init-db` first")
     callback_secret = _websub_secret(db)
