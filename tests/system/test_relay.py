@@ -395,3 +395,35 @@ def test_restarts_and_kill_9_during_a_burst_of_50_stories(
     assert set(zalo_urls_of(zalo)) == urls
     assert telegram.malformed == [] and zalo.malformed == []
     assert set(outbox_states(service)) == {"sent"}
+
+
+def test_without_a_hub_the_relay_polls_with_conditional_gets(
+    tmp_path: Path, fakes: tuple[FakeTelegram, FakeZalo, Hook]
+) -> None:
+    telegram, zalo, _ = fakes
+    with live_service(tmp_path, FEEDSVC_WEBSUB_HUB="", FEEDSVC_ACCESS_LOG="on") as service:
+        base = service["FEEDSVC_BASE_URL"]
+        env = relay_env(tmp_path, service, telegram, zalo, None, poll_seconds=0.3)
+        stories = [article("thoi-su", f"Tin biên giới không hub {n}") for n in range(2)]
+        publish(base, stories[0])  # before the relay starts: its first poll finds it
+        with relay_process(tmp_path, env) as relay:
+            relay.wait_log("relay: following")  # listening, but the feeds name no hub
+            time.sleep(1.0)  # a few polls of unchanged feeds
+            publish(base, stories[1])
+            wanted = {(chat, s["url"]) for chat in ("1001", "-100200") for s in stories}
+
+            def pairs() -> set[tuple[str, str]]:
+                return {
+                    (m.recipient, m.params["reply_markup"]["inline_keyboard"][0][0]["url"])
+                    for m in telegram.received
+                }
+
+            assert telegram.wait_for(lambda _: pairs() >= wanted, WAIT), relay.log()
+            assert zalo.wait_for(lambda r: len(r) >= 2, WAIT), relay.log()
+            time.sleep(1.0)
+            log = relay.log()
+    assert len(telegram.received) == 4 and len(zalo.received) == 2
+    assert "subscribed" not in log and "(polled)" in log
+    # Unchanged feeds cost a 304 (the relay sends If-None-Match with the ETag it got).
+    server_log = (tmp_path / "server.log").read_text("utf-8")
+    assert server_log.count("GET /feeds/thoi-su.json 304") >= 2
