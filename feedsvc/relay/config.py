@@ -1,9 +1,7 @@
 """The relay's settings: the ``[relay]`` table of the settings file (FEEDSVC_CONFIG).
 
-Secrets are never written in the file itself: each is ``NAME_file = "/path"`` (the file is
-read, surrounding whitespace dropped) or ``NAME_env = "VARIABLE"`` (not a ``FEEDSVC_``
-variable: those are the service's settings). A bad table stops start-up with a message that
-names the key.
+Secrets are never written in the file itself (feedsvc.relay.credentials). A bad table stops
+start-up with a message that names the key.
 """
 
 from __future__ import annotations
@@ -12,11 +10,11 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from feedsvc.config import ConfigError
+from feedsvc.relay.credentials import Secret, secret_from
 
 CONFIG_VARIABLE = "FEEDSVC_CONFIG"
 KINDS = ("telegram", "zalo", "webhook")
@@ -44,36 +42,6 @@ def relay_table(environ: Mapping[str, str]) -> Mapping[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(f"{CONFIG_VARIABLE}: [relay] in {path} must be a table")
     return table
-
-
-@dataclass(frozen=True)
-class Secret:
-    """Where a credential comes from (a file or a variable); its value is read on demand and
-    never part of the object's text."""
-
-    where: str  # "[relay.destinations.NAME] token_file"
-    path: str | None = None
-    variable: str | None = None
-    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
-
-    def read(self) -> str:
-        """The credential now (a file is read again each time: an operator may replace it)."""
-        if self.path is not None:
-            try:
-                value = Path(self.path).read_text("utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"{self.where}: cannot read {self.path}: {exc.strerror}"
-                ) from None
-        else:
-            value = self.environ.get(self.variable or "", "").strip()
-        if not value:
-            source = self.path if self.path is not None else f"${self.variable}"
-            raise ConfigError(f"{self.where}: {source} is empty or unset")
-        return value
-
-    def __repr__(self) -> str:
-        return f"Secret({self.where})"
 
 
 @dataclass(frozen=True)
@@ -222,7 +190,7 @@ def _destination(name: str, raw: Any, environ: Mapping[str, str]) -> Destination
     _no_unknown(where, raw, allowed)
     secrets: dict[str, Secret] = {}
     for key, required in secret_keys.items():
-        secret = _secret(where, key, raw, environ)
+        secret = secret_from(where, key, raw, environ)
         if secret is None and required:
             raise ConfigError(f"{where}: {key}_file or {key}_env is required")
         if secret is not None:
@@ -269,31 +237,6 @@ def _check_options(where: str, kind: str, options: dict[str, Any]) -> None:
             raise ConfigError(f"{where}: exactly one of user_id or group_id")
         if options["message_type"] not in ZALO_MESSAGE_TYPES:
             raise ConfigError(f"{where} message_type: one of {', '.join(ZALO_MESSAGE_TYPES)}")
-
-
-def _secret(
-    where: str, key: str, raw: Mapping[str, Any], environ: Mapping[str, str]
-) -> Secret | None:
-    path, variable = raw.get(f"{key}_file"), raw.get(f"{key}_env")
-    if path is not None and variable is not None:
-        raise ConfigError(f"{where}: {key}_file or {key}_env, not both")
-    if path is not None:
-        if not isinstance(path, str) or not path:
-            raise ConfigError(f"{where} {key}_file: a file path")
-        secret = Secret(f"{where} {key}_file", path=path)
-    elif variable is not None:
-        if not isinstance(variable, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
-            raise ConfigError(f"{where} {key}_env: an environment variable name")
-        if variable.upper().startswith("FEEDSVC_"):
-            raise ConfigError(
-                f"{where} {key}_env: FEEDSVC_ variables are the service's settings; name "
-                "another variable (e.g. RELAY_TELEGRAM_TOKEN)"
-            )
-        secret = Secret(f"{where} {key}_env", variable=variable, environ=dict(environ))
-    else:
-        return None
-    secret.read()  # missing or empty: stop at start-up, not at the first story
-    return secret
 
 
 def _no_unknown(where: str, raw: Mapping[str, Any], known: set[str]) -> None:

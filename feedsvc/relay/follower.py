@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from feedsvc.clock import Clock
-from feedsvc.relay import http, outbox
+from feedsvc.relay import client, outbox
 from feedsvc.relay.callback import WebSubCallback
 from feedsvc.relay.config import Destination, RelayConfig
 from feedsvc.relay.message import Story, story_from_item
@@ -148,8 +148,8 @@ class Follower:
         if feed.etag:
             headers["If-None-Match"] = feed.etag
         try:
-            answer = http.request("GET", feed.url, self.config.timeout_seconds, headers=headers)
-        except http.Unreachable as exc:
+            answer = client.request("GET", feed.url, self.config.timeout_seconds, headers=headers)
+        except client.Unreachable as exc:
             log.warning("relay: cannot read feed %s: %s", feed.key, exc)
             return
         if answer.status == 304:
@@ -194,14 +194,14 @@ class Follower:
             "hub.lease_seconds": str(self.config.lease_seconds),
         }
         try:
-            answer = http.request(
+            answer = client.request(
                 "POST",
                 feed.hub,
                 self.config.timeout_seconds,
                 body=urlencode(form).encode(),
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
-        except http.Unreachable as exc:
+        except client.Unreachable as exc:
             self.callback.forget("subscribe", feed.topic)
             log.warning("relay: feed %s: the hub did not answer (%s); polling", feed.key, exc)
             return

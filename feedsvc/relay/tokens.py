@@ -23,8 +23,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from feedsvc.clock import Clock
-from feedsvc.relay import http
-from feedsvc.relay.config import Secret
+from feedsvc.relay import client
+from feedsvc.relay.credentials import Secret
 from feedsvc.store.db import Database
 from feedsvc.store.models import RelayZaloToken
 
@@ -170,8 +170,8 @@ class TokenKeeper:
         }
         headers = {"secret_key": self.secret_key.read()}
         try:
-            answer = http.post_form(self.url, form, self.timeout, headers)
-        except http.Unreachable as exc:
+            answer = client.post_form(self.url, form, self.timeout, headers)
+        except client.Unreachable as exc:
             raise TokenUnavailable(f"Zalo OAuth did not answer: {exc}") from None
         data = answer.json()
         data = data if isinstance(data, dict) else {}

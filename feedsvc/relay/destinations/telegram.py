@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from feedsvc.relay import http
+from feedsvc.relay import client
 from feedsvc.relay.config import Destination
 from feedsvc.relay.destinations import SENT, Outcome, drop, pause, retry
 from feedsvc.relay.message import Story, telegram_request
@@ -41,8 +41,8 @@ class Telegram:
     def _call(self, method: str, params: dict[str, Any]) -> tuple[Outcome, str]:
         url = f"{self.api_base}/bot{self.token.read()}/{method}"
         try:
-            answer = http.post_json(url, params, self.timeout)
-        except http.Unreachable as exc:
+            answer = client.post_json(url, params, self.timeout)
+        except client.Unreachable as exc:
             return retry(f"Telegram {method}: no answer ({exc})"), ""
         data = answer.json()
         data = data if isinstance(data, dict) else {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from feedsvc.relay import http
+from feedsvc.relay import client
 from feedsvc.relay.config import Destination
 from feedsvc.relay.destinations import SENT, Outcome, retry
 from feedsvc.relay.message import Story, webhook_body
@@ -37,8 +37,8 @@ class Webhook:
             DELIVERY_HEADER: hashlib.sha256(f"{self.name}\n{story.id}".encode()).hexdigest(),
         }
         try:
-            answer = http.request("POST", self.url, self.timeout, body=body, headers=headers)
-        except http.Unreachable as exc:
+            answer = client.request("POST", self.url, self.timeout, body=body, headers=headers)
+        except client.Unreachable as exc:
             return retry(f"webhook: no answer ({exc})")
         if 200 <= answer.status < 300:
             return SENT

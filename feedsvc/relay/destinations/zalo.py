@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from feedsvc.clock import Clock
-from feedsvc.relay import http
+from feedsvc.relay import client
 from feedsvc.relay.config import Destination
 from feedsvc.relay.destinations import SENT, Outcome, drop, pause, retry
 from feedsvc.relay.message import Story, zalo_element
@@ -94,10 +94,10 @@ class Zalo:
         except TokenUnavailable as exc:
             return retry(str(exc))
         try:
-            answer = http.post_json(
+            answer = client.post_json(
                 self.url, self.body(story), self.timeout, {"access_token": token}
             )
-        except http.Unreachable as exc:
+        except client.Unreachable as exc:
             return retry(f"Zalo: no answer ({exc})")
         if answer.status >= 500 or answer.status == 429:
             return retry(f"Zalo answered {answer.status}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc.clock import Clock
-from feedsvc.relay.config import Secret
+from feedsvc.relay.credentials import Secret
 from feedsvc.relay.tokens import TokenKeeper, TokenLockout, TokenUnavailable, load_pair
 from feedsvc.store.db import Database
 
