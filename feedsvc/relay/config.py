@@ -20,7 +20,7 @@ CONFIG_VARIABLE = "FEEDSVC_CONFIG"
 KINDS = ("telegram", "zalo", "webhook")
 NAME_RE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
-ZALO_MESSAGE_TYPES = ("cs", "transaction", "promotion")
+ZALO_MESSAGE_TYPES = ("cs", "promotion")
 
 
 def relay_table(environ: Mapping[str, str]) -> Mapping[str, Any]:

@@ -17,9 +17,10 @@ from typing import Any
 
 TELEGRAM_CAPTION_MAX = 1024
 TELEGRAM_TEXT_MAX = 4096
-TELEGRAM_BUTTON = "Đọc tiếp"
+TELEGRAM_BUTTON = "Đọc tiếp"  # the button to the article (Telegram, and Zalo's promotion)
 # Zalo OA Open API v3, template "list": an element's title up to 100 characters, its
-# subtitle up to 500.
+# subtitle up to 500; template "promotion": a header up to 100, a text up to 500 (kept within
+# what the list allows, so that both show the same).
 ZALO_TITLE_MAX = 100
 ZALO_SUBTITLE_MAX = 500
 ELLIPSIS = "…"
@@ -147,6 +148,20 @@ def zalo_element(story: Story) -> dict[str, Any]:
     if story.image:
         element["image_url"] = story.image
     return element
+
+
+def zalo_promotion(story: Story) -> dict[str, Any]:
+    """The story as Zalo's "promotion" template (a promotion message): banner, header, text,
+    and a "Đọc tiếp" button opening the article."""
+    elements: list[dict[str, Any]] = []
+    if story.image:
+        elements.append({"type": "banner", "image_url": story.image})
+    elements.append({"type": "header", "content": _cut_chars(story.title, ZALO_TITLE_MAX)})
+    if story.summary:
+        sapo = _cut_chars(story.summary, ZALO_SUBTITLE_MAX)
+        elements.append({"type": "text", "align": "left", "content": sapo})
+    button = {"title": TELEGRAM_BUTTON, "type": "oa.open.url", "payload": {"url": story.url}}
+    return {"template_type": "promotion", "elements": elements, "buttons": [button]}
 
 
 def webhook_body(story: Story, destination: str) -> bytes:

@@ -259,7 +259,7 @@ ZALO_TITLE_MAX, ZALO_SUBTITLE_MAX = 100, 500
 
 
 class FakeZalo(_Server):
-    """Zalo OA Open API v3 (``/v3.0/oa/message/{cs,transaction,promotion}``,
+    """Zalo OA Open API v3 (``/v3.0/oa/message/{cs,promotion}``,
     ``/v3.0/oa/group/message``, header ``access_token``) and OAuth v4
     (``/v4/oa/access_token``: header ``secret_key``, a form with ``app_id``,
     ``grant_type=refresh_token`` and a single-use ``refresh_token``)."""
@@ -293,7 +293,7 @@ class FakeZalo(_Server):
         if route == "/v4/oa/access_token":
             return self._oauth(headers, body)
         recipient_key = "group_id" if route == "/v3.0/oa/group/message" else "user_id"
-        if route not in {f"/v3.0/oa/message/{t}" for t in ("cs", "transaction", "promotion")} | {
+        if route not in {f"/v3.0/oa/message/{t}" for t in ("cs", "promotion")} | {
             "/v3.0/oa/group/message"
         }:
             return 404, {"error": 404, "message": "not found"}
@@ -314,7 +314,7 @@ class FakeZalo(_Server):
             return 200, {"error": -211, "message": "Out of quota"}
         if fault is not None:
             return int(fault), {"error": int(fault), "message": "server error"}
-        problem, data = self._check(headers, body, recipient_key)
+        problem, data = self._check(headers, body, recipient_key, route.endswith("/promotion"))
         if problem:
             self.refuse(problem)
             return 200, {"error": -201, "message": f"Parameters are invalid: {problem}"}
@@ -326,7 +326,9 @@ class FakeZalo(_Server):
             "data": {"message_id": secrets.token_hex(8), recipient_key: who},
         }
 
-    def _check(self, headers: Any, body: bytes, recipient_key: str) -> tuple[str, Any]:
+    def _check(
+        self, headers: Any, body: bytes, recipient_key: str, promotion: bool
+    ) -> tuple[str, Any]:
         if headers.get("Content-Type", "").split(";")[0] != "application/json":
             return "Content-Type must be application/json", None
         try:
@@ -340,6 +342,8 @@ class FakeZalo(_Server):
             return f"recipient must be {{{recipient_key}}}", data
         attachment = (data["message"] or {}).get("attachment") or {}
         payload = attachment.get("payload") or {}
+        if promotion:
+            return self._check_promotion(attachment, payload), data
         if attachment.get("type") != "template" or payload.get("template_type") != "list":
             return "message.attachment must be a list template", data
         elements = payload.get("elements")
@@ -359,6 +363,37 @@ class FakeZalo(_Server):
             ):
                 return "default_action must be oa.open.url with a url", data
         return "", data
+
+    def _check_promotion(self, attachment: dict[str, Any], payload: dict[str, Any]) -> str:
+        """The "promotion" template: banner?, header, text?, and buttons."""
+        if attachment.get("type") != "template" or payload.get("template_type") != "promotion":
+            return "message.attachment must be a promotion template"
+        if set(payload) != {"template_type", "elements", "buttons"}:
+            return "promotion payload: template_type, elements, buttons"
+        kinds = [e.get("type") for e in payload["elements"]]
+        if kinds not in (
+            ["banner", "header", "text"],
+            ["banner", "header"],
+            ["header", "text"],
+            ["header"],
+        ):
+            return f"promotion elements in this order: banner?, header, text? (got {kinds})"
+        for element in payload["elements"]:
+            content = element.get("content", "")
+            if element["type"] == "header" and not 0 < len(content) <= ZALO_TITLE_MAX:
+                return "header: 1 to 100 characters"
+            if element["type"] == "text" and len(content) > ZALO_SUBTITLE_MAX:
+                return "text: at most 500 characters"
+            if element["type"] == "banner" and not str(element.get("image_url", "")).startswith(
+                "http"
+            ):
+                return "banner: image_url"
+        for button in payload["buttons"]:
+            if button.get("type") != "oa.open.url" or not str(
+                (button.get("payload") or {}).get("url", "")
+            ).startswith("http"):
+                return "buttons: oa.open.url with payload.url"
+        return ""
 
     def _oauth(self, headers: Any, body: bytes) -> tuple[int, dict[str, Any]] | None:
         if headers.get("secret_key") != self.secret_key:

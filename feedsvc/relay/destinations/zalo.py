@@ -1,7 +1,8 @@
 """Zalo Official Account, Open API v3: the story as a "list" template message (title, sapo as
-subtitle, photo, a default action opening the article) to one follower (``user_id``; the
-message type ``cs``, ``transaction`` or ``promotion`` picks the endpoint the OA's plan allows)
-or one group (``group_id``).
+subtitle, photo, a default action opening the article) to one follower (``user_id``, message
+type ``cs``: ``/v3.0/oa/message/cs``) or one group (``group_id``: ``/v3.0/oa/group/message``);
+or, with message type ``promotion`` (``/v3.0/oa/message/promotion``, the plan's promotion
+quota), as the "promotion" template (banner, header, text, a "Đọc tiếp" button).
 
 Zalo answers HTTP 200 with ``{"error": 0, "message": "Success", "data": …}`` or a negative
 error code, told apart below (Zalo's error table): an invalid or expired access token is
@@ -20,7 +21,7 @@ from feedsvc.clock import Clock
 from feedsvc.relay import client
 from feedsvc.relay.config import Destination
 from feedsvc.relay.destinations import SENT, Outcome, drop, pause, retry
-from feedsvc.relay.message import Story, zalo_element
+from feedsvc.relay.message import Story, zalo_element, zalo_promotion
 from feedsvc.relay.tokens import TokenKeeper, TokenLockout, TokenUnavailable
 from feedsvc.store.db import Database
 
@@ -73,6 +74,7 @@ class Zalo:
             destination, db, clock, timeout, {} if keepers is None else keepers
         )
         base = str(options["api_base"])
+        self.promotion = options["message_type"] == "promotion" and "group_id" not in options
         if "group_id" in options:
             self.url = f"{base}/v3.0/oa/group/message"
             self.recipient = {"group_id": str(options["group_id"])}
@@ -82,7 +84,10 @@ class Zalo:
 
     def body(self, story: Story) -> dict[str, Any]:
         """The request body for one story."""
-        payload = {"template_type": "list", "elements": [zalo_element(story)]}
+        if self.promotion:
+            payload = zalo_promotion(story)
+        else:
+            payload = {"template_type": "list", "elements": [zalo_element(story)]}
         attachment = {"type": "template", "payload": payload}
         return {"recipient": self.recipient, "message": {"attachment": attachment}}
 

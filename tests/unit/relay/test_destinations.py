@@ -83,6 +83,9 @@ def test_zalo_answers(tmp_path: Path, database_url: str) -> None:
         sender = build(destination(options, environ), db, Clock(), 1.0)  # type: ignore[arg-type]
         assert sender.send(STORY).kind == "sent"
         assert zalo.received[0].method == "/v3.0/oa/message/promotion"
+        payload = zalo.received[0].params["message"]["attachment"]["payload"]
+        assert [e["type"] for e in payload["elements"]] == ["banner", "header", "text"]
+        assert payload["buttons"][0]["payload"]["url"] == STORY.url
         zalo.fail_next("rate")
         assert (sender.send(STORY).kind, sender.send(STORY).kind) == ("retry", "sent")
         zalo.fail_next("expired")
