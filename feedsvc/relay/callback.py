@@ -4,7 +4,8 @@ body with the secret the relay subscribed with (§7.1.2: others are acknowledged
 
 Each feed has its own path, ``CALLBACK/<feed key>``, so a delivery says which feed it is. A
 delivery is stored (the outbox) before the hub gets its 2xx; if that fails, the hub hears 503
-and tries again.
+and tries again. A feed the relay no longer follows (``on_feed`` raises UnknownFeed) gets 410,
+which ends that subscription.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024
+
+
+class UnknownFeed(LookupError):
+    """A delivery for a feed the relay does not follow (any more: its settings changed)."""
 
 
 def signature_ok(secret: str, body: bytes, header: str) -> bool:
@@ -104,6 +109,8 @@ class WebSubCallback:
                     return self._reply(202, b"")
                 try:
                     callback.on_feed(key, body)
+                except UnknownFeed:  # a feed no longer followed: 410 ends the subscription (§7)
+                    return self._reply(410, b"not followed any more")
                 except Exception:
                     log.exception("relay: a delivery for %r could not be stored", key)
                     return self._reply(503, b"try again")

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from feedsvc.clock import Clock
 from feedsvc.relay import client, outbox
-from feedsvc.relay.callback import WebSubCallback
+from feedsvc.relay.callback import UnknownFeed, WebSubCallback
 from feedsvc.relay.config import Destination, RelayConfig
 from feedsvc.relay.message import Story, story_from_item
 from feedsvc.store.db import Database
@@ -123,7 +123,7 @@ class Follower:
     def delivered(self, key: str, body: bytes) -> None:
         """A feed document pushed by the hub (signature already checked)."""
         if key not in self.feeds:
-            raise ValueError(f"no feed {key!r} is followed")
+            raise UnknownFeed(key)
         self.router.route(key, _items(json.loads(body)), "pushed")
 
     def _run(self) -> None:
@@ -132,10 +132,13 @@ class Follower:
             for feed in self.feeds.values():
                 if self.stop.is_set():
                     break
-                if now >= feed.next_poll:
-                    self._poll(feed)
-                if self._should_subscribe(feed, time.monotonic()):
-                    self._subscribe(feed)
+                try:
+                    if now >= feed.next_poll:
+                        self._poll(feed)
+                    if self._should_subscribe(feed, time.monotonic()):
+                        self._subscribe(feed)
+                except Exception:  # the database away, a bug: logged; the next round tries again
+                    log.exception("relay: feed %s: polling or subscribing failed", feed.key)
             self.stop.wait(min(0.2, self.config.poll_seconds))
 
     def _interval(self, feed: Followed) -> float:

@@ -116,7 +116,10 @@ def run(config: RelayConfig, db: Database, clock: Clock, stop: threading.Event) 
     names = ", ".join(f"{d.name} ({d.kind})" for d in config.destinations)
     how = f"callback {config.callback_url}" if callback else "polling only"
     log.info("relay: following %s for %s; %s", ", ".join(config.feed_keys), names, how)
-    status = _hold_lease(db, clock, holder, stop)
+    try:
+        status = _hold_lease(db, clock, holder, stop)
+    except KeyboardInterrupt:  # Ctrl-C: stop as for SIGTERM (the sends in progress finish)
+        status = 0
     stop.set()
     follower.join(10)
     for worker in workers.values():

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from feedsvc.relay.callback import WebSubCallback
+from feedsvc.relay.callback import UnknownFeed, WebSubCallback
 
 TOPIC = "http://127.0.0.1:8000/feeds/all.json"
 
@@ -22,6 +22,8 @@ def callback() -> Iterator[tuple[WebSubCallback, list[tuple[str, bytes]]]]:
     def on_feed(key: str, body: bytes) -> None:
         if body == b"boom":
             raise OSError("database is away")
+        if key == "gone":
+            raise UnknownFeed(key)
         got.append((key, body))
 
     server = WebSubCallback(("127.0.0.1", 0), "s3cret", on_feed)
@@ -84,3 +86,6 @@ def test_only_signed_deliveries_are_handed_on(
     # Not stored: the hub hears 503 and delivers again later.
     answer = requests.post(url(server), data=b"boom", headers=signed(b"boom"), timeout=5)
     assert answer.status_code == 503
+    # A feed no longer followed: 410 Gone ends the subscription (WebSub §7).
+    gone = requests.post(url(server, "gone"), data=body, headers=signed(body), timeout=5)
+    assert gone.status_code == 410
