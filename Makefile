@@ -8,7 +8,7 @@ FEEDSVC := $(BIN)/python -m feedsvc
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint bench bench-full install clean-venv
+.PHONY: run serve relay test lint bench bench-full install clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ run: $(RUNTIME_STAMP)
 serve: $(RUNTIME_STAMP)
 	$(FEEDSVC) init-db
 	$(FEEDSVC) serve
+
+## make relay: feedsvc relay (FEEDSVC_CONFIG names the settings file with [relay];
+## docs/relay.md), after creating/upgrading the schema
+relay: $(RUNTIME_STAMP)
+	$(FEEDSVC) init-db
+	$(FEEDSVC) relay
 
 ## make test: the whole suite (PostgreSQL too when FEEDSVC_TEST_DATABASE_URL is set)
 test: $(STAMP)

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[int, int]] = {
     "websub_latency": (240, 240),
     "hub_abuse": (300, 300),
     "stats": (600, 600),
+    "relay_latency": (180, 300),
 }
 
 

@@ -11,9 +11,6 @@ moment the PUT is sent to the moment a subscriber has received a signed feed hol
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
-import http.server
 import json
 import os
 import shutil
@@ -26,11 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import requests
 
 from bench import WORKSPACE_ENV, Figure, figure_line, free_port, percentile, started, wait_http
+from feedsvc.relay.callback import WebSubCallback
 
 TOKEN = "bench-websub-token"
 SECRET = "bench-secret"
@@ -41,53 +38,34 @@ TARGET_P95_MS = 1000.0
 
 
 class Subscriber:
-    """A callback server: answers verification, records when each article first arrived."""
+    """A callback server (the relay's: it confirms only the subscriptions it asked for and
+    checks every signature), recording when each article first arrived."""
 
     def __init__(self) -> None:
         self.arrived: dict[str, float] = {}
         self.verified = threading.Event()
-        self.bad_signatures = 0
         self.changed = threading.Condition()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = WebSubCallback(("127.0.0.1", 0), SECRET, self._delivered)
+        self.server.start()
 
     @property
     def callback(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/cb/{uuid.uuid4().hex}"
+        return f"http://127.0.0.1:{self.server.port}/cb/{uuid.uuid4().hex}"
 
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        sub = self
+    @property
+    def bad_signatures(self) -> int:
+        return self.server.rejected
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                challenge = self.path.split("hub.challenge=", 1)[-1].split("&", 1)[0]
-                self._reply(200, challenge.encode())
-                sub.verified.set()
+    def expect(self, topic: str) -> None:
+        """A subscription to ``topic`` is on its way: confirm its verification."""
+        self.server.expect("subscribe", topic, lambda _lease: self.verified.set())
 
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                now = time.monotonic()
-                self._reply(204, b"")
-                mine = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                if self.headers.get("X-Hub-Signature") != f"sha256={mine}":
-                    sub.bad_signatures += 1
-                    return
-                with sub.changed:
-                    for item in json.loads(body)["items"]:
-                        sub.arrived.setdefault(item["url"], now)
-                    sub.changed.notify_all()
-
-            def _reply(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        return Handler
+    def _delivered(self, _key: str, body: bytes) -> None:
+        now = time.monotonic()
+        with self.changed:
+            for item in json.loads(body)["items"]:
+                self.arrived.setdefault(item["url"], now)
+            self.changed.notify_all()
 
     def wait_for(self, url: str, timeout: float) -> float | None:
         """The arrival time of the article at ``url``, or None after ``timeout``."""
@@ -96,8 +74,7 @@ class Subscriber:
             return self.arrived.get(url)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @contextmanager
@@ -135,6 +112,7 @@ def subscribe(base: str, subscribers: list[Subscriber]) -> None:
     """Subscribe each to the category's JSON Feed and wait until the hub verified them."""
     topic = f"{base}/feeds/{SLUG}.json"
     for sub in subscribers:
+        sub.expect(topic)
         form = {"hub.mode": "subscribe", "hub.topic": topic, "hub.callback": sub.callback,
                 "hub.secret": SECRET, "hub.lease_seconds": "3600"}  # fmt: skip
         response = requests.post(f"{base}/websub", data=form, timeout=10)

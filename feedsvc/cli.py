@@ -414,6 +414,38 @@ def stats_ingest_log_command(path: str, follow: bool) -> None:
     )
 
 
+@click.command("relay")
+@with_appcontext
+@click.option("--check", is_flag=True, help="Check the [relay] table, print it, and exit.")
+def relay_command(check: bool) -> None:
+    """Relay each new story to the Telegram, Zalo and webhook destinations of [relay]."""
+    import os
+    import threading
+
+    from feedsvc.relay import runner
+
+    services = current_services()
+    try:
+        config = runner.load(services.settings, os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if check:
+        click.echo(runner.describe(config))
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        status = runner.run(config, services.db, services.clock, stop)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        stop.set()
+        status = 0
+    finally:
+        services.shutdown()
+    sys.exit(status)
+
+
 def register(app: Flask) -> None:
     """Add every command to the app's CLI."""
     for command in (
@@ -427,5 +459,6 @@ def register(app: Flask) -> None:
         export_command,
         backup_command,
         stats_group,
+        relay_command,
     ):
         app.cli.add_command(command)

@@ -1,5 +1,8 @@
 """A reference headline bot for feedsvc: new stories of one category, each handed once to a sender.
 
+For Telegram, Zalo OA and signed webhooks, ``feedsvc relay`` does the whole job (docs/relay.md);
+this file is a minimal WebSub subscriber to copy into your own code.
+
 With ``--listen`` it subscribes to the feed through its WebSub hub and runs a small callback
 server; without it (or when the feed names no hub) it polls the JSON Feed with conditional GETs.
 The ids it has handled live in a small JSON state file, so a restart never posts a story twice.

@@ -310,3 +310,48 @@ class StatsSalt(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     salt: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RelayOutbox(Base):
+    """One story for one relay destination (``feedsvc relay``): the outbox that makes each
+    story reach each chat once. ``state``: ``pending`` (due at ``next_attempt_at``), ``sending``
+    (claimed for a send that has not reported back: after a crash, the one in-flight send),
+    ``sent``, ``failed`` (dropped: bad parameters, or out of attempts)."""
+
+    __tablename__ = "relay_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(_id_type(64))
+    story_id: Mapped[str] = mapped_column(_id_type(400))
+    feed_key: Mapped[str] = mapped_column(_id_type(64))
+    story: Mapped[str] = mapped_column(Text)  # the story as JSON (feedsvc.relay.message.Story)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ux_relay_outbox_story", "destination", "story_id", unique=True),
+        Index("ix_relay_outbox_due", "destination", "state", "next_attempt_at"),
+    )
+
+
+class RelayZaloToken(Base):
+    """A Zalo OA app's token pair. The refresh token is single-use: each renewal stores the new
+    pair here (committed) before the access token is used. ``refreshing_since`` is written
+    before the renewal call and cleared with its result, so a crash in between is recognised at
+    the next start. ``seed_digest``: SHA-256 of the refresh token the settings file gave, so an
+    operator's new token replaces the stored pair."""
+
+    __tablename__ = "relay_zalo_tokens"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    access_token: Mapped[str | None] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seed_digest: Mapped[str] = mapped_column(String(64))
+    refreshing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

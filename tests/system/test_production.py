@@ -191,7 +191,9 @@ def unit_settings(unit: Path) -> dict[str, list[str]]:
     return found
 
 
-@pytest.mark.parametrize("name", ["feedsvc-web.service", "feedsvc-scheduler.service"])
+@pytest.mark.parametrize(
+    "name", ["feedsvc-web.service", "feedsvc-scheduler.service", "feedsvc-relay.service"]
+)
 def test_systemd_unit_settings(name: str, tmp_path: Path) -> None:
     settings = unit_settings(UNITS / name)
     assert settings["Restart"] == ["on-failure"]

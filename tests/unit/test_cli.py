@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
@@ -174,3 +175,24 @@ def test_init_db_is_safe_to_run_again(runner: FlaskCliRunner) -> None:
         result = runner.invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
         assert f"revision {schema.head_revision()}" in result.output
+
+
+def test_relay_check_prints_the_destinations_without_secrets(
+    runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("123:very-secret")
+    settings = tmp_path / "feedsvc.toml"
+    settings.write_text(
+        '[relay]\nlisten = "127.0.0.1:8790"\n\n[relay.destinations.tg]\ntype = "telegram"\n'
+        f'chat_id = "-100200"\ntoken_file = "{token}"\ncategories = ["thoi-su"]\n'
+    )
+    monkeypatch.setenv("FEEDSVC_CONFIG", str(settings))
+    result = runner.invoke(args=["relay", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "tg: telegram -> -100200; categories thoi-su; keywords none; pace 3 s" in result.output
+    assert "token from token_file" in result.output and "very-secret" not in result.output
+    settings.write_text('[relay.destinations.tg]\ntype = "telegram"\ntoken = "123:x"\n')
+    refused = runner.invoke(args=["relay", "--check"])
+    assert refused.exit_code == 1
+    assert "never written in the settings file" in refused.output and "123:x" not in refused.output

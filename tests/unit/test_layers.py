@@ -17,16 +17,40 @@ PACKAGE = REPO / "feedsvc"
 
 # For each package, the feedsvc packages (or top-level modules) it must never import.
 FORBIDDEN: dict[str, set[str]] = {
-    "http": {"ingest", "store", "publish", "render", "web", "websub", "ops", "services", "cli"},
-    "render": {"ingest", "store", "publish", "web", "websub", "ops", "services", "cli"},
+    "http": {
+        "ingest",
+        "store",
+        "publish",
+        "render",
+        "web",
+        "websub",
+        "ops",
+        "services",
+        "cli",
+        "relay",
+    },
+    "render": {"ingest", "store", "publish", "web", "websub", "ops", "services", "cli", "relay"},
     "ingest": {"publish", "render", "web", "websub", "services", "cli"},
-    "store": {"publish", "render", "web", "websub", "http", "services", "cli"},
-    "publish": {"ingest", "web", "websub", "services", "cli"},
-    "websub": {"web", "services", "cli", "ingest"},
+    "store": {"publish", "render", "web", "websub", "http", "services", "cli", "relay"},
+    "publish": {"ingest", "web", "websub", "services", "cli", "relay"},
+    "websub": {"web", "services", "cli", "ingest", "relay"},
+    # The relay reads feeds over HTTP like any subscriber: it never renders or publishes.
+    "relay": {"web", "services", "cli", "ingest", "publish", "render", "websub"},
     "ops": {"web", "cli"},
     "stats": {"web", "cli", "services", "ingest", "render", "publish", "websub"},
     "demo": {"store", "publish", "render", "web", "websub", "services", "cli"},
-    "config": {"ingest", "store", "publish", "render", "web", "websub", "ops", "services", "cli"},
+    "config": {
+        "ingest",
+        "store",
+        "publish",
+        "render",
+        "web",
+        "websub",
+        "ops",
+        "services",
+        "cli",
+        "relay",
+    },
 }
 # The store holds SQL only: no HTTP framework below the web layer's wiring.
 NO_HTTP_FRAMEWORK = {"store", "render", "publish", "ingest", "http"}
