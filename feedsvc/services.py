@@ -10,8 +10,10 @@ from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import ConfigError, Settings
 from feedsvc.ops.metrics import Metrics
+from feedsvc.publish import purge
 from feedsvc.publish.board import open_board
 from feedsvc.publish.instance import InstanceReporter
+from feedsvc.publish.purge import CachePurger
 from feedsvc.publish.regenerate import Regenerator
 from feedsvc.publish.registry import SnapshotRegistry, SnapshotWatcher
 from feedsvc.publish.scheduler import RegenerationScheduler
@@ -35,6 +37,7 @@ class Services:
     reporter: InstanceReporter  # this instance's report, where the hub runs (shared board)
     scheduler: RegenerationScheduler | None = None
     websub: WebSubService | None = None  # the built-in hub or an external hub's notifier
+    purger: CachePurger | None = None  # purges the caches in front (FEEDSVC_PURGE_*)
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,8 +54,15 @@ class Services:
         if websub is not None:
             # Runs where regeneration runs: it only queues rows (or a notification).
             regenerator.listeners.append(websub.on_snapshot)
+        purger = purge.build(settings)
+        gate = DeliveryGate(db, board, clock)
+        if purger is not None:
+            # Purged once the instances serve the new version; the hub's deliveries wait for it.
+            purger.ready = gate.served
+            gate.purger = purger
+            regenerator.listeners.append(purger.on_snapshot)
         if isinstance(websub, BuiltInHub):
-            websub.gate = DeliveryGate(db, board, clock)
+            websub.gate = gate
         metrics = Metrics(db, registry, clock)
         regenerator.run_observers.append(metrics.observe_run)
         return cls(
@@ -65,6 +75,7 @@ class Services:
             metrics=metrics,
             reporter=InstanceReporter(board, db, clock),
             websub=websub,
+            purger=purger,
         )
 
     def start_background(self) -> None:
@@ -111,6 +122,8 @@ class Services:
             self.scheduler = None
         if self.websub is not None:
             self.websub.stop()
+        if self.purger is not None:
+            self.purger.stop()
         self.regenerator.stop_pool()
         self.watcher.stop()
         self.reporter.stop()

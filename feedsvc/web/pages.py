@@ -66,9 +66,7 @@ def _undated(variant: Variant) -> Variant:
     return Variant(variant.body, variant.etag, keep(variant.headers), keep(variant.headers_304))
 
 
-def _cached(
-    body: bytes, content_type: str, last_modified: datetime | None, name: str
-) -> Response:
+def _cached(body: bytes, content_type: str, last_modified: datetime | None, name: str) -> Response:
     """A page with strong ETags (one per encoding), Last-Modified, gzip and 304s, like a feed."""
     lm = int(last_modified.timestamp()) if last_modified else 0
     policy = current_services().settings.cache_policy

@@ -4,9 +4,6 @@ the proxy, one cache entry per encoding, stale feeds and uncacheable errors when
 
 from __future__ import annotations
 
-import os
-import pwd
-import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers.caches import NGINX, main_config, render_site
 from tests.helpers.instances import (
     TOKEN,
     Fetched,
@@ -30,7 +28,6 @@ from tests.helpers.instances import (
     settings_env,
     wait_until,
 )
-from tests.helpers.paths import REPO
 from tests.helpers.servers import free_port, started, stop, wait_for
 
 pytestmark = [
@@ -41,51 +38,7 @@ pytestmark = [
     ),
 ]
 
-NGINX = "/usr/sbin/nginx"
-SITE = REPO / "deploy" / "nginx" / "feedsvc.conf"
 FEED = "/feeds/thoi-su.rss"
-PLACEHOLDER = re.compile(r"@[A-Z_]+@")
-
-
-def render_site(upstream: str, listen: str, cache_dir: Path) -> str:
-    """The committed site config with its placeholders filled in (deploy/README.md)."""
-    values = {
-        "@UPSTREAM@": upstream,
-        "@LISTEN@": listen,
-        "@SERVER_NAME@": "rss.bienphong.example",
-        "@CACHE_DIR@": str(cache_dir),
-    }
-    text = SITE.read_text()
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
-    left = PLACEHOLDER.findall(text)
-    assert not left, f"placeholders not documented in the test: {left}"
-    return text
-
-
-def main_config(prefix: Path, site: Path) -> str:
-    """A main nginx.conf that runs unprivileged: every path under ``prefix``."""
-    # As root, workers would switch to "nobody", who cannot enter pytest's 0700 directories.
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-    temps = "\n".join(
-        f"    {kind}_temp_path {prefix / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return f"""
-{user}
-worker_processes 1;
-pid {prefix / "nginx.pid"};
-error_log {prefix / "error.log"} notice;
-daemon off;
-events {{ worker_connections 256; }}
-http {{
-    log_format upstream '$request_method $request_uri $status '
-                        'cache=$upstream_cache_status upstream=$upstream_status';
-    access_log {prefix / "access.log"} upstream;
-{temps}
-    include {site};
-}}
-"""
 
 
 @pytest.fixture
@@ -139,7 +92,9 @@ def test_cache_hit_revalidation_and_client_304(backend: Instance, proxy: tuple[s
     assert (second.status, cache_status(second)) == (200, "HIT")
     for response in (first, second):
         assert response.body == direct.body and response.etag == direct.etag
-        assert response.headers["Cache-Control"] == "public, max-age=1"
+        assert response.headers["Cache-Control"] == "public, max-age=1, stale-if-error=86400"
+        # The surrogate keys are for caches: the shipped site strips them.
+        assert not {"Surrogate-Key", "xkey", "Cache-Tag"} & set(response.headers)
         assert response.headers["Vary"] == "Accept-Encoding"
         assert response.headers["Last-Modified"] == direct.headers["Last-Modified"]
         assert "Content-Encoding" not in response.headers

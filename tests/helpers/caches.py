@@ -1,0 +1,128 @@
+"""The shipped caches, run for real in front of a feedsvc: nginx with the committed site
+(deploy/nginx/feedsvc.conf) and Varnish with the committed VCL (deploy/varnish/feedsvc.vcl),
+their placeholders filled in as deploy/README.md says, every path under a directory of ours."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.helpers.paths import REPO
+from tests.helpers.servers import started, wait_for
+
+NGINX = "/usr/sbin/nginx"
+VARNISHD = "/usr/sbin/varnishd"
+XKEY_VMOD = Path("/usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so")
+SITE = REPO / "deploy" / "nginx" / "feedsvc.conf"
+VCL = REPO / "deploy" / "varnish" / "feedsvc.vcl"
+PLACEHOLDER = re.compile(r"@[A-Z_]+@")
+
+NGINX_MISSING = "nginx is missing: apt-get install nginx (deploy/debian-packages.txt)"
+VARNISH_MISSING = (
+    "Varnish or its xkey vmod is missing: apt-get install varnish varnish-modules "
+    "(deploy/debian-packages.txt)"
+)
+
+
+def have_nginx() -> bool:
+    return Path(NGINX).exists()
+
+
+def have_varnish() -> bool:
+    return Path(VARNISHD).exists() and XKEY_VMOD.exists()
+
+
+def fill(template: Path, values: dict[str, str]) -> str:
+    """A committed config with its placeholders filled in; fails on one left over."""
+    text = template.read_text()
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    left = PLACEHOLDER.findall(text)
+    assert not left, f"placeholders not documented in the test: {left}"
+    return text
+
+
+def render_site(upstream: str, listen: str, cache_dir: Path) -> str:
+    """The committed nginx site with its placeholders filled in (deploy/README.md)."""
+    values = {
+        "@UPSTREAM@": upstream,
+        "@LISTEN@": listen,
+        "@SERVER_NAME@": "rss.bienphong.example",
+        "@CACHE_DIR@": str(cache_dir),
+    }
+    return fill(SITE, values)
+
+
+def main_config(prefix: Path, site: Path) -> str:
+    """A main nginx.conf that runs unprivileged: every path under ``prefix``."""
+    # As root, workers would switch to "nobody", who cannot enter pytest's 0700 directories.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+    temps = "\n".join(
+        f"    {kind}_temp_path {prefix / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""
+{user}
+worker_processes 1;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "error.log"} notice;
+daemon off;
+events {{ worker_connections 512; }}
+http {{
+    log_format upstream '$request_method $request_uri $status '
+                        'cache=$upstream_cache_status upstream=$upstream_status '
+                        'enc=$feedsvc_encoding';
+    access_log {prefix / "access.log"} upstream;
+{temps}
+    include {site};
+}}
+"""
+
+
+@contextmanager
+def nginx(upstream_base: str, port: int, prefix: Path) -> Iterator[str]:
+    """The shipped nginx site on 127.0.0.1:``port`` in front of ``upstream_base``; yields its
+    base URL (ready once /healthz answers through it)."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    site = prefix / "feedsvc.conf"
+    upstream = urlsplit(upstream_base).netloc
+    site.write_text(render_site(upstream, f"127.0.0.1:{port}", prefix / "cache"))
+    conf = prefix / "nginx.conf"
+    conf.write_text(main_config(prefix, site))
+    cmd = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
+    checked = subprocess.run([*cmd, "-t"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    with started(cmd, {}, prefix / "nginx.out"):
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/healthz", timeout=30, ok=(200, 503))
+        yield base
+
+
+def render_vcl(backend: str) -> str:
+    """The committed VCL with its placeholders filled in (deploy/README.md)."""
+    host, _, port = backend.rpartition(":")
+    return fill(VCL, {"@BACKEND_HOST@": host, "@BACKEND_PORT@": port})
+
+
+@contextmanager
+def varnish(upstream_base: str, port: int, workdir: Path) -> Iterator[str]:
+    """varnishd (its own process, in the foreground, no jail, no management port) with the
+    shipped VCL on 127.0.0.1:``port`` in front of ``upstream_base``; yields its base URL."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    vcl = workdir / "feedsvc.vcl"
+    vcl.write_text(render_vcl(urlsplit(upstream_base).netloc))
+    cmd = [
+        VARNISHD, "-F", "-j", "none", "-n", str(workdir / "n"), "-T", "none",
+        "-a", f"127.0.0.1:{port}", "-f", str(vcl), "-s", "malloc,64m",
+        "-p", "http_gzip_support=off",
+    ]  # fmt: skip
+    with started(cmd, {}, workdir / "varnishd.out"):
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/healthz", timeout=30, ok=(200, 503))
+        yield base
