@@ -128,6 +128,7 @@ def test_a_publish_reaches_every_poller_and_variant_with_one_fetch_per_encoding(
         (FEED + "?utm_source=newsletter", False),  # shares the plain feed's entry
         ("/feeds/thoi-su.atom", True),
         ("/feeds/all.json", False),
+        ("/feeds/thoi-su.html", True),
     ]
     for path, gz in variants:
         # The shipped nginx stores no "?limit" feed (feedsvc answers those); Varnish does.
@@ -169,7 +170,11 @@ def test_a_publish_reaches_every_poller_and_variant_with_one_fetch_per_encoding(
     for path, gz in variants:
         response = fetch(deployment.cache + path, gzip=gz)
         assert response.status == 200, path
-        assert shows(path, "fresh", response.body, gz), path
+        body = gzip.decompress(response.body) if gz else response.body
+        if path.endswith(".html"):
+            assert b'id="tin-fresh"' in body, path
+        else:
+            assert shows(path, "fresh", response.body, gz), path
 
     # The origin gave the RSS feed at most 2 responses per encoding for that publish (the
     # variants' re-fetches above are one each: limit=2 twice, limit=3 once).

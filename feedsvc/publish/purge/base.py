@@ -33,6 +33,10 @@ class PurgeTarget(Protocol):
         ``all``) and the pages built from the categories; raise PurgeError when it did not."""
         ...
 
+    def close(self) -> None:
+        """Close the connection kept to the cache or API."""
+        ...
+
 
 def purge_keys(feeds: Sequence[str]) -> list[str]:
     """The surrogate keys of ``feeds`` and of the category pages (``/``, ``/feeds.opml``)."""

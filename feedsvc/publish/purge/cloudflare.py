@@ -30,6 +30,10 @@ class CloudflarePurge:
         self._token = token  # sent in Authorization only: never in a message or a log
         self.endpoint = Endpoint(api, timeout)
 
+    def close(self) -> None:
+        """Close the kept connection."""
+        self.endpoint.close()
+
     def purge(self, feeds: Sequence[str]) -> None:
         """One request per 30 tags."""
         tags = purge_keys(feeds)

@@ -33,6 +33,10 @@ class FastlyPurge:
         self.soft = soft
         self.endpoint = Endpoint(api, timeout)
 
+    def close(self) -> None:
+        """Close the kept connection."""
+        self.endpoint.close()
+
     def purge(self, feeds: Sequence[str]) -> None:
         """One request per 256 keys."""
         keys = purge_keys(feeds)

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from urllib.parse import urlsplit
 
 from feedsvc.publish.purge.base import Endpoint, PurgeError, status_error
-from feedsvc.render import RENDERERS
+from feedsvc.render import PAGES, RENDERERS
 
 ENCODINGS = ("identity", "gzip")  # what the site's map reduces Accept-Encoding to: "" or gzip
 PAGE_PATHS = ("/", "/feeds.opml")
@@ -38,12 +38,16 @@ class NginxPurge:
     def requests(self, feeds: Sequence[str]) -> Iterator[tuple[str, str]]:
         """Every (path, encoding) the site may hold for ``feeds``, and the category pages."""
         for slug in feeds:
-            for fmt in RENDERERS:
+            for fmt in (*RENDERERS, *PAGES):
                 for encoding in ENCODINGS:
                     yield f"/feeds/{slug}.{fmt}", encoding
         for path in PAGE_PATHS:
             for encoding in ENCODINGS:
                 yield path, encoding
+
+    def close(self) -> None:
+        """Close the kept connection."""
+        self.endpoint.close()
 
     def purge(self, feeds: Sequence[str]) -> None:
         """Refresh each entry; the site must answer it from feedsvc (not from its cache)."""

@@ -106,6 +106,7 @@ class CachePurger:
             if lane.thread is not None:
                 lane.thread.join(timeout=5)
                 lane.thread = None
+            lane.target.close()
 
     def _run(self, lane: _Lane) -> None:
         while True:

@@ -21,6 +21,10 @@ class VarnishPurge:
     def __init__(self, url: str, timeout: float) -> None:
         self.endpoint = Endpoint(url, timeout)
 
+    def close(self) -> None:
+        """Close the kept connection."""
+        self.endpoint.close()
+
     def purge(self, feeds: Sequence[str]) -> None:
         """One request for every key of ``feeds`` and the category pages."""
         headers = {"xkey-purge": " ".join(purge_keys(feeds))}
