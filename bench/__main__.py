@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[int, int]] = {
     "freshness": (240, 240),
     "websub_latency": (240, 240),
     "hub_abuse": (300, 300),
+    "cache": (420, 420),
 }
 
 

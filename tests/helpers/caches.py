@@ -4,24 +4,19 @@ their placeholders filled in as deploy/README.md says, every path under a direct
 
 from __future__ import annotations
 
-import os
-import pwd
-import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.helpers.paths import REPO
+from bench.deployed import main_config, render_site, render_vcl
+
 from tests.helpers.servers import started, wait_for
 
 NGINX = "/usr/sbin/nginx"
 VARNISHD = "/usr/sbin/varnishd"
 XKEY_VMOD = Path("/usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so")
-SITE = REPO / "deploy" / "nginx" / "feedsvc.conf"
-VCL = REPO / "deploy" / "varnish" / "feedsvc.vcl"
-PLACEHOLDER = re.compile(r"@[A-Z_]+@")
 
 NGINX_MISSING = "nginx is missing: apt-get install nginx (deploy/debian-packages.txt)"
 VARNISH_MISSING = (
@@ -36,53 +31,6 @@ def have_nginx() -> bool:
 
 def have_varnish() -> bool:
     return Path(VARNISHD).exists() and XKEY_VMOD.exists()
-
-
-def fill(template: Path, values: dict[str, str]) -> str:
-    """A committed config with its placeholders filled in; fails on one left over."""
-    text = template.read_text()
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
-    left = PLACEHOLDER.findall(text)
-    assert not left, f"placeholders not documented in the test: {left}"
-    return text
-
-
-def render_site(upstream: str, listen: str, cache_dir: Path) -> str:
-    """The committed nginx site with its placeholders filled in (deploy/README.md)."""
-    values = {
-        "@UPSTREAM@": upstream,
-        "@LISTEN@": listen,
-        "@SERVER_NAME@": "rss.bienphong.example",
-        "@CACHE_DIR@": str(cache_dir),
-    }
-    return fill(SITE, values)
-
-
-def main_config(prefix: Path, site: Path) -> str:
-    """A main nginx.conf that runs unprivileged: every path under ``prefix``."""
-    # As root, workers would switch to "nobody", who cannot enter pytest's 0700 directories.
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-    temps = "\n".join(
-        f"    {kind}_temp_path {prefix / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return f"""
-{user}
-worker_processes 1;
-pid {prefix / "nginx.pid"};
-error_log {prefix / "error.log"} notice;
-daemon off;
-events {{ worker_connections 512; }}
-http {{
-    log_format upstream '$request_method $request_uri $status '
-                        'cache=$upstream_cache_status upstream=$upstream_status '
-                        'enc=$feedsvc_encoding';
-    access_log {prefix / "access.log"} upstream;
-{temps}
-    include {site};
-}}
-"""
 
 
 @contextmanager
@@ -104,12 +52,6 @@ def nginx(upstream_base: str, port: int, prefix: Path) -> Iterator[str]:
         yield base
 
 
-def render_vcl(backend: str) -> str:
-    """The committed VCL with its placeholders filled in (deploy/README.md)."""
-    host, _, port = backend.rpartition(":")
-    return fill(VCL, {"@BACKEND_HOST@": host, "@BACKEND_PORT@": port})
-
-
 @contextmanager
 def varnish(upstream_base: str, port: int, workdir: Path) -> Iterator[str]:
     """varnishd (its own process, in the foreground, no jail, no management port) with the
@@ -126,3 +68,6 @@ def varnish(upstream_base: str, port: int, workdir: Path) -> Iterator[str]:
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/healthz", timeout=30, ok=(200, 503))
         yield base
+
+
+__all__ = ["main_config", "nginx", "render_site", "render_vcl", "varnish"]
