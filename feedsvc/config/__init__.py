@@ -102,8 +102,8 @@ class Settings:
         parsers.optional_int_between(0, 31536000),
         "",
         "`s-maxage` appended to the `Cache-Control` of feeds and pages, for shared caches only "
-        "(nginx, Varnish, CDNs); with purging on publish a long one (`3600`), without it a "
-        "short one (`1`); deploy/README.md",
+        "(nginx, Varnish, CDNs): `1` for the short-lifetime mode of deploy/README.md; with "
+        "purging on publish leave it unset (or longer than `FEEDSVC_CACHE_MAX_AGE`)",
         note="unset: not sent",
     )
     cache_stale_while_revalidate: int = setting(
@@ -129,8 +129,8 @@ class Settings:
     purge_nginx: str | None = setting(
         parsers.optional_http_url,
         "",
-        "URL of the shipped nginx site as this machine reaches it (`http://127.0.0.1`): every "
-        "variant of a changed feed is purged there after each regeneration",
+        "URL of the shipped nginx site as this machine reaches it (`http://127.0.0.1`): the "
+        "entries of a changed feed are refreshed there after each regeneration",
         note="unset: no nginx purge",
     )
     purge_varnish: str | None = setting(
