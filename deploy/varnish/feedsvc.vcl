@@ -47,6 +47,8 @@ sub vcl_recv {
         set req.http.n-gone = xkey.purge(req.http.xkey-purge);
         return (synth(200, "Invalidated " + req.http.n-gone + " objects"));
     }
+    # The shipped nginx site's refresh header, if nginx is behind this Varnish: never a reader's.
+    unset req.http.X-Feedsvc-Refresh;
     # Prometheus scrapes FEEDSVC_METRICS_BIND, never the public site.
     if (req.url ~ "^/metrics(\?|$)") {
         return (synth(404, "Not Found"));

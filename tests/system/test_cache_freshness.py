@@ -9,6 +9,7 @@ cache still serves the last feed."""
 from __future__ import annotations
 
 import gzip
+import http.client
 import http.server
 import threading
 import time
@@ -274,3 +275,30 @@ def test_a_subscriber_refetching_on_delivery_gets_it_and_the_cache_outlives_the_
     missing = requests.get(deployment.cache + "/feeds/kinh-te.json?limit=1", timeout=10)
     assert missing.status_code in (502, 503, 504)
     assert missing.headers["Cache-Control"] == "no-store"
+
+
+def test_only_this_machine_may_refresh_or_purge(deployment: Deployment) -> None:
+    """The refresh (nginx) and the PURGE (Varnish) are taken from 127.0.0.1 and ::1 only: from
+    127.0.0.2 (another address, as any other host's) they change nothing."""
+    first = cached(deployment, FEED)
+    if deployment.kind == "nginx":
+        method, headers = "HEAD", {"X-Feedsvc-Refresh": "1", "Accept-Encoding": "identity"}
+    else:
+        method, headers = "PURGE", {"xkey-purge": "feed.thoi-su feedsvc"}
+    port = int(deployment.cache.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0)
+    )
+    try:
+        conn.request(method, FEED, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+    finally:
+        conn.close()
+    if deployment.kind == "nginx":
+        assert answer.getheader("X-Cache-Status") == "HIT"  # answered from the cache
+    else:
+        assert answer.status == 403
+    again = fetch(deployment.cache + FEED)
+    assert (again.headers.get("X-Cache-Status") or again.headers.get("X-Cache")) == "HIT"
+    assert again.etag == first.etag
