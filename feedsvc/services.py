@@ -18,7 +18,7 @@ from feedsvc.publish.regenerate import Regenerator
 from feedsvc.publish.registry import SnapshotRegistry, SnapshotWatcher
 from feedsvc.publish.scheduler import RegenerationScheduler
 from feedsvc.store.db import Database
-from feedsvc.websub import BuiltInHub, WebSubService
+from feedsvc.websub import BuiltInHub, ExternalHubNotifier, WebSubService
 from feedsvc.websub import build as build_websub
 from feedsvc.websub.gate import DeliveryGate
 
@@ -63,6 +63,8 @@ class Services:
             regenerator.listeners.append(purger.on_snapshot)
         if isinstance(websub, BuiltInHub):
             websub.gate = gate
+        elif isinstance(websub, ExternalHubNotifier) and purger is not None:
+            websub.gate = purger.wait
         metrics = Metrics(db, registry, clock)
         regenerator.run_observers.append(metrics.observe_run)
         return cls(
