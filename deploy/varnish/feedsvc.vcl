@@ -114,7 +114,7 @@ sub vcl_backend_response {
     }
     # Keep expired copies a day longer to revalidate them with feedsvc's ETag (a 304).
     set beresp.keep = 1d;
-    return (deliver);
+    # Varnish's built-in rules follow: no-store (the API, /healthz, every error) is never kept.
 }
 
 sub vcl_backend_error {

@@ -265,6 +265,12 @@ def test_a_subscriber_refetching_on_delivery_gets_it_and_the_cache_outlives_the_
         server.shutdown()
         server.server_close()
 
+    # What feedsvc says no-store about is never answered from the cache.
+    for _ in range(2):
+        health = requests.get(deployment.cache + "/healthz", timeout=10)
+        assert health.headers["Cache-Control"] == "no-store"
+        assert (health.headers.get("X-Cache-Status") or health.headers.get("X-Cache")) != "HIT"
+
     # feedsvc gone: the cache keeps serving the last feed (nginx: use-stale; Varnish: grace
     # from stale-if-error), and errors nobody may keep for what it never had.
     last = cached(deployment, FEED)
