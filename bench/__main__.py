@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[int, int]] = {
     "hub_abuse": (300, 300),
     "stats": (600, 600),
     "relay_latency": (180, 300),
+    "cache": (420, 420),
 }
 
 

@@ -10,8 +10,10 @@ from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.config import ConfigError, Settings
 from feedsvc.ops.metrics import Metrics
+from feedsvc.publish import purge
 from feedsvc.publish.board import open_board
 from feedsvc.publish.instance import InstanceReporter
+from feedsvc.publish.purge import CachePurger
 from feedsvc.publish.regenerate import Regenerator
 from feedsvc.publish.registry import SnapshotRegistry, SnapshotWatcher
 from feedsvc.publish.scheduler import RegenerationScheduler
@@ -19,7 +21,7 @@ from feedsvc.stats.aggregate import known_feeds
 from feedsvc.stats.gauges import AudienceCollector
 from feedsvc.stats.service import AudienceStats
 from feedsvc.store.db import Database
-from feedsvc.websub import BuiltInHub, WebSubService
+from feedsvc.websub import BuiltInHub, ExternalHubNotifier, WebSubService
 from feedsvc.websub import build as build_websub
 from feedsvc.websub.gate import DeliveryGate
 
@@ -39,6 +41,7 @@ class Services:
     scheduler: RegenerationScheduler | None = None
     websub: WebSubService | None = None  # the built-in hub or an external hub's notifier
     stats: AudienceStats | None = None  # FEEDSVC_STATS=on: who fetches the feeds
+    purger: CachePurger | None = None  # purges the caches in front (FEEDSVC_PURGE_*)
     _started: bool = False
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,8 +58,17 @@ class Services:
         if websub is not None:
             # Runs where regeneration runs: it only queues rows (or a notification).
             regenerator.listeners.append(websub.on_snapshot)
+        purger = purge.build(settings)
+        gate = DeliveryGate(db, board, clock)
+        if purger is not None:
+            # Purged once the instances serve the new version; the hub's deliveries wait for it.
+            purger.ready = gate.served
+            gate.purger = purger
+            regenerator.listeners.append(purger.on_snapshot)
         if isinstance(websub, BuiltInHub):
-            websub.gate = DeliveryGate(db, board, clock)
+            websub.gate = gate
+        elif isinstance(websub, ExternalHubNotifier) and purger is not None:
+            websub.gate = purger.wait
         metrics = Metrics(db, registry, clock)
         regenerator.run_observers.append(metrics.observe_run)
         stats = None
@@ -88,6 +100,7 @@ class Services:
             reporter=InstanceReporter(board, db, clock),
             websub=websub,
             stats=stats,
+            purger=purger,
         )
 
     def start_background(self) -> None:
@@ -136,6 +149,8 @@ class Services:
             self.scheduler = None
         if self.websub is not None:
             self.websub.stop()
+        if self.purger is not None:
+            self.purger.stop()
         self.regenerator.stop_pool()
         self.watcher.stop()
         self.reporter.stop()

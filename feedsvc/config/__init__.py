@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from feedsvc.config import parsers
 from feedsvc.config.errors import ConfigError
 from feedsvc.config.file import CONFIG_VARIABLE, closest, settings_file
+from feedsvc.http.cache_policy import CachePolicy
 from feedsvc.http.client import TrustedProxies
 
 __all__ = ["NOT_SETTINGS", "ConfigError", "Resolved", "Settings", "load_settings", "resolve"]
@@ -114,6 +115,88 @@ class Settings:
     )
     cache_max_age: int = setting(
         parsers.int_between(1, 31536000), "60", "`Cache-Control: max-age` of feeds, seconds (≥ 1)"
+    )
+    cache_shared_max_age: int | None = setting(
+        parsers.optional_int_between(0, 31536000),
+        "",
+        "`s-maxage` appended to the `Cache-Control` of feeds and pages, for shared caches only "
+        "(nginx, Varnish, CDNs): `1` for the short-lifetime mode of deploy/README.md; with "
+        "purging on publish leave it unset (or longer than `FEEDSVC_CACHE_MAX_AGE`)",
+        note="unset: not sent",
+    )
+    cache_stale_while_revalidate: int = setting(
+        parsers.int_between(0, 31536000),
+        "0",
+        "`stale-while-revalidate` appended to the `Cache-Control` of feeds and pages, seconds",
+        note="0: not sent",
+    )
+    cache_stale_if_error: int = setting(
+        parsers.int_between(0, 31536000),
+        "86400",
+        "`stale-if-error` appended to the `Cache-Control` of feeds and pages: how long a cache "
+        "may serve its copy while feedsvc is down or failing, seconds",
+        note="0: not sent",
+    )
+    surrogate_key_headers: tuple[str, ...] = setting(
+        parsers.surrogate_headers,
+        "Surrogate-Key, xkey, Cache-Tag",
+        "the headers that carry each feed's and page's surrogate keys (Fastly: "
+        "`Surrogate-Key`, Varnish xkey: `xkey`, Cloudflare: `Cache-Tag`), comma-separated",
+        note="blank: none",
+    )
+    purge_nginx: str | None = setting(
+        parsers.optional_http_url,
+        "",
+        "URL of the shipped nginx site as this machine reaches it (`http://127.0.0.1`): the "
+        "entries of a changed feed are refreshed there after each regeneration",
+        note="unset: no nginx purge",
+    )
+    purge_varnish: str | None = setting(
+        parsers.optional_http_url,
+        "",
+        "URL of the shipped Varnish (`http://127.0.0.1:6081`): a changed feed's surrogate key "
+        "is purged there (xkey) after each regeneration",
+        note="unset: no Varnish purge",
+    )
+    purge_fastly_service: str | None = setting(
+        parsers.optional_identifier(r"[A-Za-z0-9]{1,64}", "SU1Z0isxPaozGVKXdv0eY"),
+        "",
+        "Fastly service id whose cache is purged by surrogate key after each regeneration "
+        "(needs `FEEDSVC_PURGE_FASTLY_TOKEN`)",
+        note="unset: no Fastly purge",
+    )
+    purge_fastly_token: str | None = setting(
+        parsers.optional_token,
+        "",
+        "Fastly API token with the `purge_select` scope (sent as `Fastly-Key`)",
+        secret=True,
+    )
+    purge_fastly_soft: bool = setting(
+        parsers.switch,
+        "off",
+        "`on`: Fastly purges are soft (marked stale, served while refetched: one stale poll)",
+    )
+    purge_cloudflare_zone: str | None = setting(
+        parsers.optional_identifier(r"[0-9a-f]{32}", "023e105f4ecef8ad9ca31a8372d0c353"),
+        "",
+        "Cloudflare zone id whose cache is purged by cache tag after each regeneration (needs "
+        "`FEEDSVC_PURGE_CLOUDFLARE_TOKEN`)",
+        note="unset: no Cloudflare purge",
+    )
+    purge_cloudflare_token: str | None = setting(
+        parsers.optional_token,
+        "",
+        "Cloudflare API token with the Cache Purge permission (sent as `Authorization: Bearer`)",
+        secret=True,
+    )
+    purge_timeout_seconds: float = setting(
+        parsers.seconds_between(0.1, 60), "5", "per purge request to a cache or CDN API"
+    )
+    purge_give_up_seconds: float = setting(
+        parsers.seconds_between(0.5, 3600),
+        "10",
+        "how long a version's failed purges are retried (with backoff) before they are given "
+        "up and logged; a WebSub delivery of that version waits for its purges at most this",
     )
     scheduler: bool = setting(parsers.switch, "on", "`on` / `off`: regenerate inside this process")
     workers: int = setting(parsers.int_between(1, 256), "2", "processes of `make serve`")
@@ -277,7 +360,19 @@ class Settings:
                 str(self.feed_items),
                 str(self.cache_max_age),
                 self.websub_hub or "",
+                self.cache_policy.cache_control(self.cache_max_age),
+                ",".join(self.surrogate_key_headers),
             ]
+        )
+
+    @property
+    def cache_policy(self) -> CachePolicy:
+        """What feeds and pages tell shared caches (Cache-Control extensions, surrogate keys)."""
+        return CachePolicy(
+            shared_max_age=self.cache_shared_max_age,
+            stale_while_revalidate=self.cache_stale_while_revalidate,
+            stale_if_error=self.cache_stale_if_error,
+            surrogate_headers=self.surrogate_key_headers,
         )
 
 
@@ -400,7 +495,26 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             values[row.attribute] = row.declared.parse(raw[row.variable])
         except ValueError as exc:
             raise ConfigError(f"{row.variable}: {exc}") from None
-    return Settings(**values)
+    settings = Settings(**values)
+    _check_pairs(settings)
+    return settings
+
+
+# A CDN purge needs both its id and its token: either alone is a mistake, said at start.
+PAIRS = (
+    ("purge_fastly_service", "purge_fastly_token"),
+    ("purge_cloudflare_zone", "purge_cloudflare_token"),
+)
+
+
+def _check_pairs(settings: Settings) -> None:
+    for first, second in PAIRS:
+        has_first = getattr(settings, first) is not None
+        if has_first != (getattr(settings, second) is not None):
+            missing, given = (second, first) if has_first else (first, second)
+            raise ConfigError(
+                f"{PREFIX}{given.upper()}: needs {PREFIX}{missing.upper()} too (or unset both)"
+            )
 
 
 def default_authority(site_url: str) -> str:

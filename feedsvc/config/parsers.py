@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feedsvc.http.cache_policy import SURROGATE_HEADERS
 from feedsvc.http.client import TrustedProxies
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -58,6 +59,12 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def optional_int_between(low: int, high: int) -> Callable[[str], int | None]:
+    """Blank (none) or a whole number from ``low`` to ``high``."""
+    parse = int_between(low, high)
+    return lambda raw: parse(raw) if raw.strip() else None
 
 
 def seconds_between(low: float, high: float) -> Callable[[str], float]:
@@ -113,6 +120,37 @@ def bind(raw: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{raw!r} is not HOST:PORT, e.g. 127.0.0.1:8000")
     return host.strip("[]"), int(port)
+
+
+def optional_http_url(raw: str) -> str | None:
+    """Blank (none) or an absolute http(s) URL without query, fragment or trailing slash."""
+    return http_url(raw) if raw.strip() else None
+
+
+def surrogate_headers(raw: str) -> tuple[str, ...]:
+    """Comma-separated names among Surrogate-Key, xkey and Cache-Tag (any case); blank: none."""
+    names: list[str] = []
+    for part in raw.split(",") if raw.strip() else []:
+        name = SURROGATE_HEADERS.get(part.strip().lower())
+        if name is None:
+            raise ValueError(f"{part.strip()!r} is not one of Surrogate-Key, xkey, Cache-Tag")
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def optional_identifier(pattern: str, example: str) -> Callable[[str], str | None]:
+    """Blank (none) or an identifier matching ``pattern`` (a CDN's service or zone id)."""
+
+    def parse(raw: str) -> str | None:
+        value = raw.strip()
+        if not value:
+            return None
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"{raw!r} is not an identifier like {example}")
+        return value
+
+    return parse
 
 
 def optional_bind(raw: str) -> tuple[str, int] | None:

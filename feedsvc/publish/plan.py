@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc import store
 from feedsvc.config import Settings
+from feedsvc.http.cache_policy import CachePolicy
 from feedsvc.publish.feed_builder import build_feed, fingerprint
 from feedsvc.publish.reuse import ItemBytes, KeyMemo, RunItems, item_keys
 from feedsvc.publish.snapshot import Snapshot, bundle_items
@@ -85,7 +86,9 @@ def plan_feed(db: Database, run: RunContext, key: str, seq: int) -> FeedPlan | U
         feed = build_feed(settings, key, category, articles, names, modified, run.items.built)
         previous_items = _previous_items(session, key)
     version = 1 if previous is None else previous.version + 1
-    snapshot = new_snapshot(feed, key, version, fp, lm, exact, run.items.keys)
+    snapshot = new_snapshot(
+        feed, key, version, fp, lm, exact, run.items.keys, policy=settings.cache_policy
+    )
     before = None if previous is None else previous.version
     return FeedPlan(key, seq, feed, snapshot, before, previous_items)
 
@@ -113,8 +116,11 @@ def new_snapshot(
     lm: int,
     exact: bool,
     memo: KeyMemo | None = None,
+    *,
+    policy: CachePolicy | None = None,
 ) -> Snapshot:
-    """The snapshot ``feed`` will fill: its version, validators and item keys, no formats yet."""
+    """The snapshot ``feed`` will fill: its version, validators, item keys and what it tells
+    shared caches (``policy``; None: ``public, max-age`` alone), no formats yet."""
     return Snapshot(
         key=key,
         version=version,
@@ -123,6 +129,8 @@ def new_snapshot(
         fingerprint=fp,
         cache_max_age=feed.max_age,
         item_keys=item_keys(feed, memo),
+        cache_control="" if policy is None else policy.cache_control(feed.max_age),
+        surrogate_headers=() if policy is None else policy.surrogate_headers,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from isal import igzip, isal_zlib
 
+from feedsvc.http.cache_policy import feed_keys, surrogate_fields
 from feedsvc.http.conditional import format_http_date
 from feedsvc.http.page_policy import legacy_page_headers
 
@@ -82,6 +83,16 @@ class Snapshot:
     # One key per item (newest first), naming exactly what its bytes were rendered from, so a
     # later regeneration can reuse them (feedsvc.publish.reuse); () when unknown.
     item_keys: tuple[str, ...] = ()
+    # The Cache-Control value (http/cache_policy.py); "" in snapshots stored before it was kept:
+    # "public, max-age=cache_max_age".
+    cache_control: str = ""
+    # The headers that carry the surrogate keys (Surrogate-Key, xkey, Cache-Tag); () for none.
+    surrogate_headers: tuple[str, ...] = ()
+
+    @property
+    def cache_control_value(self) -> str:
+        """The Cache-Control of every variant of this snapshot."""
+        return self.cache_control or f"public, max-age={self.cache_max_age}"
 
 
 def build_headers(
@@ -89,18 +100,20 @@ def build_headers(
     body: bytes,
     etag: str,
     last_modified: int,
-    max_age: int,
+    cache_control: str,
     *,
     gzipped: bool,
     links: tuple[str, ...] = (),
     extra: tuple[tuple[str, str], ...] = (),
+    surrogate: tuple[tuple[str, str], ...] = (),
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """The header lists of a 200 and of a 304 for one variant (Date is added per response);
-    ``extra`` ends the 200's (a 304 leaves a cache's stored copy of them as they are)."""
+    ``extra`` ends the 200's (a 304 leaves a cache's stored copy of them as they are).
+    ``surrogate`` (the surrogate-key fields) is in both: a cache revalidating keeps its keys."""
     common = [
         ("ETag", etag),
         ("Last-Modified", format_http_date(last_modified)),
-        ("Cache-Control", f"public, max-age={max_age}"),
+        ("Cache-Control", cache_control),
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
     ]
@@ -108,6 +121,7 @@ def build_headers(
         # One field holding both links, as deliveries send it (WebSub §7): clients that keep
         # headers in a dictionary keep only the last of repeated fields, losing the hub.
         common.append(("Link", ", ".join(links)))
+    common.extend(surrogate)
     full = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
     if gzipped:
         full.append(("Content-Encoding", "gzip"))
@@ -118,17 +132,26 @@ def make_variant(
     content_type: str,
     body: bytes,
     last_modified: int,
-    max_age: int,
+    cache_control: str,
     *,
     gzipped: bool,
     links: tuple[str, ...] = (),
     etag: str | None = None,
     extra: tuple[tuple[str, str], ...] = (),
+    surrogate: tuple[tuple[str, str], ...] = (),
 ) -> Variant:
     """Hash the bytes (unless the stored ETag is given) and prepare both header lists."""
     etag = etag or strong_etag(body)
     headers, headers_304 = build_headers(
-        content_type, body, etag, last_modified, max_age, gzipped=gzipped, links=links, extra=extra
+        content_type,
+        body,
+        etag,
+        last_modified,
+        cache_control,
+        gzipped=gzipped,
+        links=links,
+        extra=extra,
+        surrogate=surrogate,
     )
     return Variant(body, etag, headers, headers_304)
 
@@ -147,15 +170,30 @@ def make_entry(
     """A format's identity and gzip variants (gzip and ETags computed unless given)."""
     gz = gzip_bytes(body) if gz is None else gz
     etag, gz_etag = etags or (None, None)
-    args = (snapshot.last_modified, snapshot.cache_max_age)
+    args = (snapshot.last_modified, snapshot.cache_control_value)
+    keys = surrogate_fields(snapshot.surrogate_headers, feed_keys(snapshot.key, fmt))
     return FormatEntry(
         fmt=fmt,
         content_type=content_type,
         identity=make_variant(
-            content_type, body, *args, gzipped=False, links=links, etag=etag, extra=extra
+            content_type,
+            body,
+            *args,
+            gzipped=False,
+            links=links,
+            etag=etag,
+            extra=extra,
+            surrogate=keys,
         ),
         gzip=make_variant(
-            content_type, gz, *args, gzipped=True, links=links, etag=gz_etag, extra=extra
+            content_type,
+            gz,
+            *args,
+            gzipped=True,
+            links=links,
+            etag=gz_etag,
+            extra=extra,
+            surrogate=keys,
         ),
         spans=spans,
         links=links,
@@ -206,6 +244,10 @@ def to_bundle(snapshot: Snapshot) -> bytes:
         "formats": formats,
         "item_keys": snapshot.item_keys,
     }
+    if snapshot.cache_control:
+        manifest["cache_control"] = snapshot.cache_control
+    if snapshot.surrogate_headers:
+        manifest["surrogate_headers"] = snapshot.surrogate_headers
     head = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
     return BUNDLE_MAGIC + struct.pack(">I", len(head)) + head + b"".join(bodies)
 
@@ -221,6 +263,8 @@ def from_bundle(data: bytes) -> Snapshot:
         fingerprint=manifest["fingerprint"],
         cache_max_age=manifest["cache_max_age"],
         item_keys=tuple(manifest.get("item_keys", ())),
+        cache_control=str(manifest.get("cache_control", "")),
+        surrogate_headers=tuple(str(name) for name in manifest.get("surrogate_headers", ())),
     )
     for fmt, info, stored, gz in bodies:
         raw_spans = info["spans"]

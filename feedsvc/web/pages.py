@@ -12,6 +12,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestHeaderFieldsTooLarge
 
 from feedsvc import current_services, store
+from feedsvc.http.cache_policy import CachePolicy, page_keys
 from feedsvc.http.conditional import FieldTooLarge, accepts_gzip, is_not_modified
 from feedsvc.http.page_policy import page_headers
 from feedsvc.publish.snapshot import Variant, gzip_bytes, make_variant
@@ -39,11 +40,18 @@ class PreparedResponse(Response):
 
 
 @lru_cache(maxsize=16)
-def _variants(body: bytes, content_type: str, last_modified: int) -> tuple[Variant, Variant]:
+def _variants(
+    body: bytes, content_type: str, last_modified: int, policy: CachePolicy, name: str
+) -> tuple[Variant, Variant]:
     """The identity and gzip variants of a page, each with its strong ETag and the header
-    lists of its 200 and 304, as a feed snapshot prepares them (same pages, same work)."""
+    lists of its 200 and 304, as a feed snapshot prepares them (same pages, same work);
+    ``name`` (``index`` or ``opml``) picks its surrogate keys."""
+    cache_control = policy.cache_control(PAGE_MAX_AGE)
+    keys = policy.surrogate(page_keys(name))
     identity, gzipped = (
-        make_variant(content_type, data, last_modified, PAGE_MAX_AGE, gzipped=zipped)
+        make_variant(
+            content_type, data, last_modified, cache_control, gzipped=zipped, surrogate=keys
+        )
         for data, zipped in ((body, False), (gzip_bytes(body), True))
     )
     if not last_modified:  # no category yet: nothing to date the page by
@@ -58,10 +66,11 @@ def _undated(variant: Variant) -> Variant:
     return Variant(variant.body, variant.etag, keep(variant.headers), keep(variant.headers_304))
 
 
-def _cached(body: bytes, content_type: str, last_modified: datetime | None) -> Response:
+def _cached(body: bytes, content_type: str, last_modified: datetime | None, name: str) -> Response:
     """A page with strong ETags (one per encoding), Last-Modified, gzip and 304s, like a feed."""
     lm = int(last_modified.timestamp()) if last_modified else 0
-    identity, gzipped = _variants(body, content_type, lm)
+    policy = current_services().settings.cache_policy
+    identity, gzipped = _variants(body, content_type, lm, policy, name)
     variant = gzipped if accepts_gzip(request.headers.get("Accept-Encoding")) else identity
     try:
         not_modified = is_not_modified(
@@ -111,7 +120,7 @@ def index() -> Response:
         site_title=settings.site_title,
         categories=tuple(page.Listing(c.slug, c.name, c.description) for c in categories),
     )
-    return _cached(page.render_index(index_page), page.MEDIA_TYPE, newest)
+    return _cached(page.render_index(index_page), page.MEDIA_TYPE, newest, "index")
 
 
 @bp.get("/feeds.opml")
@@ -141,7 +150,7 @@ def feeds_opml() -> Response:
         date_modified=(newest or datetime(2026, 1, 1, tzinfo=UTC)).astimezone(settings.timezone),
         outlines=tuple(outlines),
     )
-    return _cached(opml.render(document), "text/x-opml; charset=utf-8", newest)
+    return _cached(opml.render(document), "text/x-opml; charset=utf-8", newest, "opml")
 
 
 @bp.get("/healthz")

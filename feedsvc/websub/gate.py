@@ -13,8 +13,11 @@ a feed waits until
   this instance served V (V was saved before, so its counter is at most that),
 
 or until ``WAIT_SECONDS`` have passed: then the delivery leaves anyway, and the log says which
-instance was late. With one instance the wait is normally nil: one query, once per version (the
-deliveries of one version to many subscribers ask once).
+instance was late. Then, when caches in front are purged (:mod:`feedsvc.publish.purge`), until
+every cache has dropped the older version (or its purge was given up, after
+FEEDSVC_PURGE_GIVE_UP_SECONDS), so a subscriber fetching through the cache gets V too. With one
+instance the wait is normally nil: one query, once per version (the deliveries of one version to
+many subscribers ask once).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from feedsvc import store
 from feedsvc.clock import Clock
 from feedsvc.publish.board import VersionBoard
 from feedsvc.publish.instance import LIVE_SECONDS
+from feedsvc.publish.purge import CachePurger
 from feedsvc.store.db import Database
 from feedsvc.store.instances import LiveInstance
 
@@ -50,8 +54,18 @@ class DeliveryGate:
         self._cleared: dict[str, int] = {}  # key -> a version known to be served everywhere
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self.purger: CachePurger | None = None  # set by Services when caches are purged
 
     def wait(self, key: str, version: int) -> bool:
+        """Block until version ``version`` of feed ``key`` is served by this instance and every
+        other live one, and purged from the caches in front (True), or until a bound has
+        passed (False)."""
+        served = self.served(key, version)
+        if self.purger is None:
+            return served
+        return self.purger.wait(key, version) and served
+
+    def served(self, key: str, version: int) -> bool:
         """Block until version ``version`` of feed ``key`` is served by this instance and every
         other live one (True), or until the bound has passed (False)."""
         if self._cleared.get(key, 0) >= version:

@@ -13,6 +13,7 @@ import queue
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from feedsvc.config import Settings
@@ -34,6 +35,10 @@ class ExternalHubNotifier:
         self.timeout = timeout or settings.websub_timeout_seconds
         self._queue: queue.Queue[str | None] = queue.Queue(QUEUE_LIMIT)
         self._waiting: set[str] = set()
+        self._versions: dict[str, tuple[str, int]] = {}  # url -> (feed, newest version)
+        # Set by Services when caches in front are purged: the hub, which fetches the feed when
+        # told, must not find the cache's older copy (feedsvc.publish.purge).
+        self.gate: Callable[[str, int], object] | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.sent = 0
@@ -43,7 +48,10 @@ class ExternalHubNotifier:
         """Regenerator listener: queue a publish notification for each feed format."""
         self.start()
         for fmt in RENDERERS:
-            self._put(f"{self.base_url}/feeds/{snapshot.key}.{fmt}")
+            url = f"{self.base_url}/feeds/{snapshot.key}.{fmt}"
+            with self._lock:
+                self._versions[url] = (snapshot.key, snapshot.version)
+            self._put(url)
 
     def _put(self, url: str) -> None:
         with self._lock:
@@ -84,6 +92,9 @@ class ExternalHubNotifier:
                 return
             with self._lock:
                 self._waiting.discard(url)
+                feed = self._versions.get(url)
+            if self.gate is not None and feed is not None:
+                self.gate(*feed)  # bounded: purged, or given up
             self._publish(url)
 
     def _publish(self, url: str) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers.caches import NGINX, main_config, render_stats, write_site
 from tests.helpers.instances import Instance, database, make_serve, seed, settings_env
 from tests.helpers.paths import REPO
 from tests.helpers.servers import free_port, started, wait_for
-from tests.system.test_nginx import NGINX, main_config, render_site, render_stats
 
 pytestmark = [
     pytest.mark.slow,
@@ -56,9 +56,7 @@ def proxy(backend: tuple[Instance, dict[str, str]], tmp_path: Path) -> Iterator[
     prefix = tmp_path / "nginx"
     prefix.mkdir()
     port = free_port()
-    site = prefix / "feedsvc.conf"
-    site.write_text(render_site(instance.base.removeprefix("http://"), f"127.0.0.1:{port}",
-                                prefix / "cache"))  # fmt: skip
+    site = write_site(prefix, instance.base.removeprefix("http://"), f"127.0.0.1:{port}")
     stats_log = prefix / "feedsvc.json.log"
     stats_conf = render_stats(stats_log)
     for line in LOOPBACK_ALLOWED:

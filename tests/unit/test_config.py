@@ -97,6 +97,20 @@ BAD = [
     ("FEEDSVC_POLL_ALLOW", "10.0.0.0/33"),
     ("FEEDSVC_POLL_ALLOW", "ua:x"),
     ("FEEDSVC_POLL_ALLOW", "10.0.0.1,,ua:Feedly"),
+    ("FEEDSVC_CACHE_SHARED_MAX_AGE", "-1"),
+    ("FEEDSVC_CACHE_STALE_WHILE_REVALIDATE", "soon"),
+    ("FEEDSVC_CACHE_STALE_IF_ERROR", "1.5"),
+    ("FEEDSVC_SURROGATE_KEY_HEADERS", "Surrogate-Key, X-Tags"),
+    ("FEEDSVC_PURGE_NGINX", "127.0.0.1:80"),
+    ("FEEDSVC_PURGE_VARNISH", "http://127.0.0.1:6081/"),
+    ("FEEDSVC_PURGE_FASTLY_SERVICE", "svc/1"),
+    ("FEEDSVC_PURGE_FASTLY_SERVICE", "SU1Z0isxPaozGVKXdv0eY"),  # without its token
+    ("FEEDSVC_PURGE_FASTLY_TOKEN", "a b"),
+    ("FEEDSVC_PURGE_FASTLY_SOFT", "maybe"),
+    ("FEEDSVC_PURGE_CLOUDFLARE_ZONE", "example.com"),
+    ("FEEDSVC_PURGE_CLOUDFLARE_TOKEN", "secret"),  # without its zone
+    ("FEEDSVC_PURGE_TIMEOUT_SECONDS", "0"),
+    ("FEEDSVC_PURGE_GIVE_UP_SECONDS", "0.1"),
 ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import struct
 
+from feedsvc.http.cache_policy import CachePolicy
 from feedsvc.http.page_policy import legacy_page_headers, page_headers
 from feedsvc.publish.assemble import Body, complete
 from feedsvc.publish.snapshot import BUNDLE_MAGIC, Snapshot, from_bundle, to_bundle
@@ -71,3 +72,34 @@ def test_a_page_stored_before_gets_the_legacy_policy() -> None:
         == dict(legacy_page_headers())["Content-Security-Policy"]
     )
     assert loaded.formats["rss"].identity == snapshot().formats["rss"].identity
+
+
+def test_shared_cache_headers_survive_the_bundle_and_older_bundles_keep_max_age_alone() -> None:
+    policy = CachePolicy(
+        shared_max_age=1,
+        stale_while_revalidate=30,
+        stale_if_error=600,
+        surrogate_headers=("Surrogate-Key", "Cache-Tag"),
+    )
+    bare = Snapshot(
+        "thoi-su", 3, 1_700_000_000, True, "fp", 60,
+        cache_control=policy.cache_control(60), surrogate_headers=policy.surrogate_headers,
+    )  # fmt: skip
+    made = complete(bare, [Body("rss", "application/rss+xml; charset=utf-8", FEED, None)])
+    expected = {
+        "Cache-Control": "public, max-age=60, s-maxage=1, stale-while-revalidate=30, "
+        "stale-if-error=600",
+        "Surrogate-Key": "feedsvc feed.thoi-su feed.thoi-su.rss format.rss",
+        "Cache-Tag": "feedsvc,feed.thoi-su,feed.thoi-su.rss,format.rss",
+    }
+    for snap in (made, from_bundle(to_bundle(made))):
+        for variant in (snap.formats["rss"].identity, snap.formats["rss"].gzip):
+            for headers in (variant.headers, variant.headers_304):
+                assert {k: v for k, v in headers if k in expected} == expected
+    # A bundle stored before these fields: the interface's Cache-Control alone, no keys.
+    old = complete(Snapshot("thoi-su", 3, 1_700_000_000, True, "fp", 60), [
+        Body("rss", "application/rss+xml; charset=utf-8", FEED, None)
+    ])  # fmt: skip
+    headers = dict(from_bundle(to_bundle(old)).formats["rss"].identity.headers)
+    assert headers["Cache-Control"] == "public, max-age=60"
+    assert not {"Surrogate-Key", "xkey", "Cache-Tag"} & set(headers)

@@ -43,9 +43,14 @@ def test_feed_headers(newsroom: Flask, fmt: str) -> None:
     h = response.headers
     assert h["Content-Type"] == FORMATS[fmt]
     assert h["ETag"].startswith('"') and not h["ETag"].startswith("W/")
-    assert h["Cache-Control"] == "public, max-age=60"
+    # The interface's "public, max-age", then what shared caches alone read (the default
+    # stale-if-error; FEEDSVC_CACHE_SHARED_MAX_AGE and _STALE_WHILE_REVALIDATE are unset).
+    assert h["Cache-Control"] == "public, max-age=60, stale-if-error=86400"
     assert h["Vary"] == "Accept-Encoding"
     assert h["X-Content-Type-Options"] == "nosniff"
+    keys = f"feedsvc feed.thoi-su feed.thoi-su.{fmt} format.{fmt}"
+    assert (h["Surrogate-Key"], h["xkey"]) == (keys, keys)
+    assert h["Cache-Tag"] == keys.replace(" ", ",")
     assert int(h["Content-Length"]) == len(response.data)
     assert parse_http_date(h["Last-Modified"]) <= parse_http_date(h["Date"])
     assert "Content-Encoding" not in h

@@ -351,7 +351,8 @@ def test_caching_headers_and_304(newsroom: Flask) -> None:
     response = client.get("/feeds/thoi-su.html")
     h = response.headers
     assert h["ETag"].startswith('"') and not h["ETag"].startswith("W/")
-    assert h["Cache-Control"] == "public, max-age=60"
+    assert h["Cache-Control"] == "public, max-age=60, stale-if-error=86400"
+    assert h["xkey"] == "feedsvc feed.thoi-su feed.thoi-su.html format.html"
     assert h["Vary"] == "Accept-Encoding" and h["X-Content-Type-Options"] == "nosniff"
     last_modified, date = parse_http_date(h["Last-Modified"]), parse_http_date(h["Date"])
     assert last_modified is not None and date is not None and last_modified <= date
@@ -473,7 +474,11 @@ def test_lists_are_gzipped_with_an_etag_per_encoding(newsroom: Flask, path: str)
         h = response.headers
         assert response.status_code == 200 and h["Content-Type"] == LISTS[path]
         assert int(h["Content-Length"]) == len(response.data)
-        assert h["Vary"] == "Accept-Encoding" and h["Cache-Control"] == "public, max-age=60"
+        assert h["Vary"] == "Accept-Encoding"
+        assert h["Cache-Control"] == "public, max-age=60, stale-if-error=86400"
+        page_name = "index" if path == "/" else "opml"
+        assert h["Surrogate-Key"] == h["xkey"] == f"feedsvc page.{page_name}"
+        assert h["Cache-Tag"] == f"feedsvc,page.{page_name}"
         assert h["ETag"].startswith('"') and h["Last-Modified"] == identity.headers["Last-Modified"]
     assert zipped.headers["ETag"] != identity.headers["ETag"]
     # Refused gzip, or no Accept-Encoding at all: identity.

@@ -19,6 +19,8 @@ from flask import Flask
 from feedsvc import store
 from feedsvc.clock import FrozenClock
 from feedsvc.publish.board import SharedBoard
+from feedsvc.publish.purge import CachePurger
+from feedsvc.publish.snapshot import Snapshot
 from feedsvc.store.db import Database
 from feedsvc.websub import store as hub_store
 from feedsvc.websub.client import Reply
@@ -199,3 +201,31 @@ def test_a_delivery_leaves_once_the_instance_serves_its_version(
     assert distributor.deliver(job) == "delivered"
     [(at, served)] = recorder.posts
     assert served == version and at - started >= LATE
+
+
+def test_with_caches_in_front_it_also_waits_for_their_purge(
+    gate: DeliveryGate, board: SharedBoard
+) -> None:
+    """The purge starts once the version is served (``ready``); the delivery leaves after it."""
+    purged = threading.Event()
+
+    class Cache:
+        name = "cache"
+
+        def purge(self, feeds: list[str]) -> None:
+            time.sleep(LATE)
+            purged.set()
+
+        def close(self) -> None:
+            pass
+
+    purger = CachePurger([Cache()], give_up_seconds=5, ready=gate.served)
+    gate.purger = purger
+    try:
+        board.stamp()
+        board.raise_to("thoi-su", 3)
+        purger.on_snapshot(Snapshot("thoi-su", 3, 1_700_000_000, True, "fp", 60))
+        done, took = timed(gate, "thoi-su", 3)
+        assert done and purged.is_set() and took >= LATE * 0.9
+    finally:
+        purger.stop()

@@ -26,6 +26,7 @@ from feedsvc.websub import store as hub_store
 from feedsvc.websub.hub import decode_unreserved, grant_lease, retry_delay, verification_url
 
 from tests.helpers.app import article, category, load, services
+from tests.helpers.cdn import FakeAPI, Reply
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 WAIT = 10.0  # the bound on every wait for something the hub does
@@ -332,3 +333,30 @@ def test_a_failing_or_hanging_external_hub_is_logged_and_never_waited_for(
         assert "answered 503 to the publish of http://feeds.test/feeds/" in caplog.text
     finally:
         services(app).shutdown()
+
+
+def test_with_a_purged_cache_the_external_hub_is_told_after_the_purge(
+    database_url: str, external_hub: Any
+) -> None:
+    """The hub fetches the feed when told: through a cache, that must be the new version."""
+    cache = FakeAPI(script=[Reply(200, b"Invalidated 4 objects", delay=0.5)]).start()
+    app = create_app(
+        {
+            "FEEDSVC_DATABASE_URL": database_url,
+            "FEEDSVC_SCHEDULER": "off",
+            "FEEDSVC_BASE_URL": BASE,
+            "FEEDSVC_WEBSUB_HUB": f"http://127.0.0.1:{external_hub.server_port}/hub",
+            "FEEDSVC_PURGE_VARNISH": cache.url,
+        }
+    )
+    try:
+        load(app, [category("thoi-su", "Thời sự")], [article("e1", "thoi-su")])
+        services(app).regenerator.run()
+        ran = time.monotonic()
+        with external_hub.changed:
+            assert external_hub.changed.wait_for(lambda: len(external_hub.notified) >= 1, WAIT)
+        assert time.monotonic() - ran >= 0.4  # the purge took 0.5 s; the hub heard after it
+        assert cache.received and cache.received[0].method == "PURGE"
+    finally:
+        services(app).shutdown()
+        cache.close()
