@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from lxml import etree
 
 from feedsvc import create_app
 from feedsvc.clock import FrozenClock
@@ -144,3 +145,42 @@ def test_export_then_import_publishes_the_same_feeds(kind: str, tmp_path: Path) 
     (corrected,) = [r for r in lines if r.get("id") == "bp-sua"]
     assert corrected["updated_at"] == "2026-11-20T03:40:00Z"  # the correction's moment
     assert corrected["title"] == "Tin bp-sua (đã sửa)"
+
+
+def items_of(path: str, body: bytes) -> list[bytes]:
+    """A feed's items, each as canonical bytes: RSS items, Atom entries, JSON Feed items."""
+    if path.endswith(".json"):
+        return [json.dumps(item, sort_keys=True).encode() for item in json.loads(body)["items"]]
+    root = etree.fromstring(body)
+    found = root.findall("channel/item") or root.findall("{http://www.w3.org/2005/Atom}entry")
+    return [etree.tostring(item, method="c14n") for item in found]
+
+
+@pytest.mark.parametrize("kind", store_params())
+def test_without_a_frozen_clock_the_items_are_byte_identical(kind: str, tmp_path: Path) -> None:
+    """Regenerated a day later (not at the instant the original was), every item is the same."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    categories, articles = tmp_path / "categories.jsonl", tmp_path / "articles.jsonl"
+    with database(kind, tmp_path / "a") as source_url:
+        source_clock = FrozenClock(WRITTEN)
+        with app_on(source_url, source_clock) as source:
+            newsroom(source, source_clock)
+            before = feeds(source)
+            cli(source, "export", "--only", "categories", "--output", str(categories))
+            cli(source, "export", "--only", "articles", "--output", str(articles))
+    with database(kind, tmp_path / "b") as target_url:
+        with app_on(target_url, FrozenClock(PUBLISHED + timedelta(days=1))) as target:
+            cli(target, "import-categories", str(categories))
+            cli(target, "import-articles", str(articles))
+            after = feeds(target)
+
+    compared = 0
+    for (path, gz), (_status, _etag, body, _modified) in before.items():
+        if gz or not path.endswith((".rss", ".atom", ".json")):
+            continue
+        body2 = after[(path, gz)][2]
+        items = items_of(path, body)
+        assert items and items_of(path, body2) == items, path
+        compared += len(items)
+    assert compared > 50
