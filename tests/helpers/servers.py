@@ -1,10 +1,13 @@
 """Starting real servers (make run, make serve, nginx) on free loopback ports, and stopping
-exactly the processes we started."""
+exactly the processes we started; the base of the small HTTP peers tests start in-process."""
 
 from __future__ import annotations
 
+import http.server
 import socket
 import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import requests
 
@@ -32,3 +35,29 @@ def wait_for(url: str, timeout: float = 60.0, ok: tuple[int, ...] = (200,)) -> r
             last = exc
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer {ok} within {timeout} s (last: {last})")
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A test peer's request handler: :meth:`reply` answers in one call, and nothing is logged
+    to stderr (a test's output stays its own)."""
+
+    def reply(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    ) -> None:
+        """``status`` with ``headers`` (a list of pairs where a name repeats), Content-Length
+        and ``body`` (none for HEAD), sent before the handler goes on."""
+        self.send_response(status)
+        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+        for name, value in pairs:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def log_message(self, *_args: Any) -> None:
+        pass

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tests.helpers.paths import REPO
-from tests.helpers.servers import free_port, started, wait_for
+from tests.helpers.servers import QuietHandler, free_port, started, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -151,7 +151,7 @@ def test_each_headline_once_across_restarts(server: str, tmp_path: Path, mode: s
     assert json.loads(state.read_text("utf-8"))["etag"]
 
 
-class Relay(http.server.BaseHTTPRequestHandler):
+class Relay(QuietHandler):
     """A chat relay's webhook: records each JSON body."""
 
     received: list[dict[str, Any]] = []
@@ -160,11 +160,7 @@ class Relay(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         assert self.headers["Content-Type"] == "application/json"
         Relay.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_args: Any) -> None:
-        pass
+        self.reply(204)
 
 
 def test_webhook_sender_posts_each_headline_as_json(server: str, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import requests
 
 from tests.helpers.app import article
 from tests.helpers.paths import REPO
-from tests.helpers.servers import free_port, started, wait_for
+from tests.helpers.servers import QuietHandler, free_port, started, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -157,9 +157,8 @@ def photo_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             httpd.shutdown()
 
 
-class QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - its signature
-        pass
+class QuietFiles(SimpleHTTPRequestHandler, QuietHandler):
+    """Serves the files of its directory; logs nothing (QuietHandler's log_message)."""
 
 
 @pytest.fixture(scope="module")
