@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tests.helpers.paths import REPO
-from tests.helpers.servers import QuietHandler, free_port, started, wait_for
+from tests.helpers.servers import QuietHandler, free_port, make_run, started
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +32,7 @@ WAIT = 20.0
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``make run`` with the built-in hub, on a free port; its base URL."""
     folder = tmp_path_factory.mktemp("bot-server")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "FEEDSVC_DATABASE_URL": f"sqlite:///{folder / 'bot.db'}",
-        "FEEDSVC_BIND": f"127.0.0.1:{port}",
-        "FEEDSVC_BASE_URL": base,
+    settings = {
         "FEEDSVC_API_TOKENS": TOKEN,
         "FEEDSVC_WEBSUB_HUB": "self",
         "FEEDSVC_WEBSUB_ALLOW_PRIVATE": "on",  # the bot listens on 127.0.0.1
@@ -45,9 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # Only the start-up sweep, so that no write lands in the middle of a periodic sweep.
         "FEEDSVC_REGENERATE_SECONDS": "3600",
     }
-    with started(["make", "--no-print-directory", "run"], env, folder / "server.log"):
-        for slug in ("all", "thoi-su", "kinh-te", "xa-hoi"):  # rendered one after another
-            wait_for(f"{base}/feeds/{slug}.json", timeout=120)
+    ready = [f"/feeds/{slug}.json" for slug in ("all", "thoi-su", "kinh-te", "xa-hoi")]
+    with make_run(folder, ready, **settings) as base:  # the feeds are rendered one after another
         yield base
 
 
