@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
+from tests.helpers.instances import put_article
 from tests.helpers.paths import REPO
 from tests.helpers.servers import QuietHandler, free_port, make_run, started
 
@@ -49,6 +49,7 @@ def publish(base: str, slug: str, title: str) -> None:
     """PUT one article through the ingest API."""
     article_id = uuid.uuid4().hex[:12]
     record: dict[str, Any] = {
+        "id": article_id,
         "url": f"https://bienphong.example/{article_id}.html",
         "title": title,
         "categories": [slug],
@@ -56,12 +57,7 @@ def publish(base: str, slug: str, title: str) -> None:
         "published_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
         "image": {"url": f"https://bienphong.example/{article_id}.jpg", "caption": "Ảnh"},
     }
-    response = requests.put(
-        f"{base}/api/v1/articles/{article_id}",
-        json=record,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=10,
-    )
+    response = put_article(base, record, TOKEN)
     assert response.status_code == 201, response.text
 
 

@@ -26,6 +26,7 @@ import pytest
 import requests
 
 from tests.helpers.app import article
+from tests.helpers.instances import put_article
 from tests.helpers.paths import REPO
 from tests.helpers.servers import QuietHandler, make_run
 
@@ -173,12 +174,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, photo_host: str) -> Iterato
             published_at=datetime.now(UTC).isoformat(),
             image={"url": photo_host, "caption": "Ảnh từ máy chủ ảnh của báo"},
         )
-        stored = requests.put(
-            f"{base}/api/v1/articles/{FOREIGN_ID}",
-            json=record,
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=30,
-        )
+        stored = put_article(base, record, TOKEN)
         assert stored.status_code == 201, stored.text
         wait_until_shown(f"{base}/feeds/thoi-su.html", photo_host)
         yield base
