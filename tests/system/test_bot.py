@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 
 from tests.helpers.instances import put_article
 from tests.helpers.paths import REPO
+from tests.helpers.relay import article
 from tests.helpers.servers import QuietHandler, free_port, make_run, started
 
 pytestmark = pytest.mark.slow
@@ -46,17 +46,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def publish(base: str, slug: str, title: str) -> None:
-    """PUT one article through the ingest API."""
-    article_id = uuid.uuid4().hex[:12]
-    record: dict[str, Any] = {
-        "id": article_id,
-        "url": f"https://bienphong.example/{article_id}.html",
-        "title": title,
-        "categories": [slug],
-        # Now: newer than every demo story, so it is at the top of the feed.
-        "published_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
-        "image": {"url": f"https://bienphong.example/{article_id}.jpg", "caption": "Ảnh"},
-    }
+    """PUT one article through the ingest API, published a second ago: newer than every demo
+    story, so it is at the top of the feed."""
+    record = article(slug, title, tag="bot")
     response = put_article(base, record, TOKEN)
     assert response.status_code == 201, response.text
 
