@@ -16,8 +16,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -64,6 +65,21 @@ def figure_line(fig: Figure) -> str:
     if fig.note:
         text += f"  ({fig.note})"
     return text
+
+
+def standalone(title: str, prefix: str, measure: Callable[[Path], list[Figure]]) -> int:
+    """One benchmark run on its own (``python -m bench.<name>``): ``measure`` in a temporary
+    folder of its own (removed at the end), its figures printed under ``title``; the exit
+    status, 1 when a target was missed."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        figures = measure(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(title)
+    for fig in figures:
+        print(figure_line(fig))
+    return 0 if all(f.ok is not False for f in figures) else 1
 
 
 def write_figures(path: Path, figures: list[Figure]) -> None:

@@ -21,10 +21,8 @@ Everything runs on 127.0.0.1 with production settings otherwise (FEEDSVC_WEBSUB_
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -34,7 +32,7 @@ from pathlib import Path
 
 import requests
 
-from bench import WORKSPACE_ENV, Figure, figure_line, free_port, percentile, started, wait_http
+from bench import WORKSPACE_ENV, Figure, free_port, percentile, standalone, started, wait_http
 from bench.memory import _granian_workers, _vm_kb
 from bench.websub_latency import SLUG, TOKEN, Subscriber, publish, subscribe
 
@@ -284,16 +282,12 @@ def run(duration: int = 5, full: bool = False) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run standalone and print the figures."""
-    folder = Path(tempfile.mkdtemp(prefix="feedsvc-hub-abuse-"))
-    os.environ[WORKSPACE_ENV] = str(folder)
-    try:
-        figures = run()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    print("hub_abuse")
-    for fig in figures:
-        print(figure_line(fig))
-    return 0 if all(f.ok is not False for f in figures) else 1
+
+    def in_workspace(folder: Path) -> list[Figure]:
+        os.environ[WORKSPACE_ENV] = str(folder)
+        return run()
+
+    return standalone("hub_abuse", "feedsvc-hub-abuse-", in_workspace)
 
 
 if __name__ == "__main__":

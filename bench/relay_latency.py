@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench import WORKSPACE_ENV, Figure, figure_line, free_port, percentile
+from bench import WORKSPACE_ENV, Figure, free_port, percentile, standalone
 from bench.websub_latency import SECRET, Subscriber
 
 from tests.helpers.chat_apis import FakeTelegram, FakeZalo, Received
@@ -162,15 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.relay_latency", description=__doc__)
     parser.add_argument("--publishes", type=int, default=40)
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    try:
-        figures = run_once(folder, args.publishes)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    print(f"relay_latency ({args.publishes} publishes)")
-    for fig in figures:
-        print(figure_line(fig))
-    return 0 if all(f.ok is not False for f in figures) else 1
+    return standalone(
+        f"relay_latency ({args.publishes} publishes)",
+        "relay-bench-",
+        lambda folder: run_once(folder, args.publishes),
+    )
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: str
+    requests: int  # completed in the run
 
 
 @dataclass
@@ -177,7 +178,7 @@ def _measure(servers: list[Server], duration: int) -> dict[tuple[str, str], list
 
 
 def wrk(url: str, headers: list[str], duration: int, connections: int = CONNECTIONS) -> WrkResult:
-    """One wrk run; requests/s and latency percentiles from its report."""
+    """One wrk run; requests/s, latency percentiles and the requests done, from its report."""
     cmd = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{duration}s", "--latency", *headers, url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True)
     text = out.stdout
@@ -185,7 +186,8 @@ def wrk(url: str, headers: list[str], duration: int, connections: int = CONNECTI
     errors = " ".join(
         line.strip() for line in text.splitlines() if "Non-2xx" in line or "Socket errors" in line
     )
-    return WrkResult(rps, _latency(text, "50"), _latency(text, "99"), errors)
+    done = int(_find(r"(\d+) requests in", text))
+    return WrkResult(rps, _latency(text, "50"), _latency(text, "99"), errors, done)
 
 
 def _find(pattern: str, text: str) -> str:

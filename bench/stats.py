@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
-import subprocess
 import time
 import tracemalloc
 from datetime import UTC, date, datetime
@@ -40,6 +38,7 @@ from bench import (
     wait_http,
     workspace,
 )
+from bench.serving import CONNECTIONS, THREADS, wrk
 
 ARTICLES = 2_000
 PATH = "/feeds/chuyen-muc-00.rss"
@@ -98,14 +97,18 @@ def _cpu(duration: int) -> list[Figure]:
                     base = servers[name][0]
                     workers = _granian_workers(procs[name].pid)
                     before = sum(_ticks(pid) for pid in workers)
-                    requests_done = _wrk(base + PATH, headers(name), duration)
+                    agent = ["-H", f"User-Agent: {FEEDLY}"]
+                    requests_done = wrk(base + PATH, [*agent, *headers(name)], duration).requests
                     # The flusher's next pass (every 5 s) belongs to this run's requests.
                     time.sleep(5.5)
                     spent = sum(_ticks(pid) for pid in workers) - before
                     micros = spent / TICK / requests_done * 1e6
                     results.setdefault((name, case), []).append(micros)
     figures = []
-    note = f"workers' CPU ticks / wrk requests, -t2 -c50 -d{duration}s, median of {RUNS}"
+    note = (
+        f"workers' CPU ticks / wrk requests, -t{THREADS} -c{CONNECTIONS} -d{duration}s, "
+        f"median of {RUNS}"
+    )
     for case in ("304", "200 gzip"):
         on, off = median(results[("on", case)]), median(results[("off", case)])
         figures.append(
@@ -121,15 +124,6 @@ def _cpu(duration: int) -> list[Figure]:
 
 def _spread(values: list[float]) -> str:
     return f"{min(values):.1f}-{max(values):.1f}"
-
-
-def _wrk(url: str, headers: list[str], duration: int) -> int:
-    cmd = ["wrk", "-t2", "-c50", f"-d{duration}s", "-H", f"User-Agent: {FEEDLY}", *headers, url]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True)
-    found = re.search(r"(\d+) requests in", out.stdout)
-    if found is None:
-        raise RuntimeError(f"wrk output without a request count:\n{out.stdout}")
-    return int(found.group(1))
 
 
 def _ticks(pid: int) -> int:

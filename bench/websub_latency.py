@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -26,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from bench import WORKSPACE_ENV, Figure, figure_line, free_port, percentile, started, wait_http
+from bench import WORKSPACE_ENV, Figure, free_port, percentile, standalone, started, wait_http
 from feedsvc.relay.callback import WebSubCallback
 
 TOKEN = "bench-websub-token"
@@ -221,15 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.subscribers.split(",")]
-    folder = Path(tempfile.mkdtemp(prefix="feedsvc-websub-bench-"))
-    try:
-        figures = run_once(folder, counts, args.publishes, args.server, args.database_url)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    print(f"websub_latency ({args.publishes} publishes, make {args.server})")
-    for fig in figures:
-        print(figure_line(fig))
-    return 0 if all(f.ok is not False for f in figures) else 1
+    return standalone(
+        f"websub_latency ({args.publishes} publishes, make {args.server})",
+        "feedsvc-websub-bench-",
+        lambda folder: run_once(folder, counts, args.publishes, args.server, args.database_url),
+    )
 
 
 if __name__ == "__main__":

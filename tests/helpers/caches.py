@@ -5,7 +5,7 @@ their placeholders filled in as deploy/README.md says, every path under a direct
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,11 +34,21 @@ def have_varnish() -> bool:
 
 
 @contextmanager
-def nginx(upstream_base: str, port: int, prefix: Path) -> Iterator[str]:
+def nginx(
+    upstream_base: str,
+    port: int,
+    prefix: Path,
+    stats_conf_edit: Callable[[str], str] | None = None,
+) -> Iterator[str]:
     """The shipped nginx site on 127.0.0.1:``port`` in front of ``upstream_base``; yields its
-    base URL (ready once /healthz answers through it)."""
+    base URL (ready once /healthz answers through it). Its access log is ``prefix``/access.log,
+    the JSON log of feedsvc-stats.conf ``prefix``/feedsvc.json.log; ``stats_conf_edit`` (the
+    file's text in, the text to use out) changes that file before nginx starts."""
     prefix.mkdir(parents=True, exist_ok=True)
     site = write_site(prefix, urlsplit(upstream_base).netloc, f"127.0.0.1:{port}")
+    if stats_conf_edit is not None:
+        stats_conf = prefix / "feedsvc-stats.conf"
+        stats_conf.write_text(stats_conf_edit(stats_conf.read_text()))
     conf = prefix / "nginx.conf"
     conf.write_text(main_config(prefix, site))
     cmd = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]

@@ -8,8 +8,9 @@ import http.server
 import socket
 import threading
 import time
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.helpers.servers import QuietHandler
 
 # Spellings of 127.0.0.1 that are different callback hosts to the hub (its per-host limits
 # count host names as written), all reaching the same loopback address.
@@ -36,33 +37,24 @@ class Honest:
         with self.changed:
             return self.changed.wait_for(lambda: len(self.deliveries) >= count, timeout)
 
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         sub = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
                 with sub.changed:
                     sub.verifications.append(query)
                     sub.changed.notify_all()
-                self._reply(200, query.get("hub.challenge", "").encode())
+                self.reply(200, query.get("hub.challenge", "").encode())
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 arrived = time.monotonic()
-                self._reply(204, b"")
+                self.reply(204)
                 with sub.changed:
                     sub.deliveries.append((arrived, body))
                     sub.changed.notify_all()
-
-            def _reply(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
 
         return Handler
 

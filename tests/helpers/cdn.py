@@ -7,7 +7,8 @@ import http.server
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+
+from tests.helpers.servers import QuietHandler
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class FakeAPI:
     def start(self) -> FakeAPI:
         api = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def _any(self) -> None:
@@ -49,17 +50,9 @@ class FakeAPI:
                 reply = api.script.pop(0) if api.script else api.default
                 if reply.delay:
                     time.sleep(reply.delay)
-                self.send_response(reply.status)
-                self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(reply.body)
+                self.reply(reply.status, reply.body, {"Content-Type": reply.content_type})
 
             do_GET = do_POST = do_PURGE = do_HEAD = _any
-
-            def log_message(self, *_args: Any) -> None:
-                pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.helpers.servers import QuietHandler
+
 TIMEOUT_HOLD = 3.0  # seconds a "timeout" fault holds the request (over the relay's timeout)
 
 
@@ -82,10 +84,10 @@ class _Server:
     ) -> tuple[int, dict[str, Any]] | None:
         raise NotImplementedError
 
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with fake.lock:
@@ -98,15 +100,7 @@ class _Server:
                     self.close_connection = True
                     return
                 status, data = answer
-                raw = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
+                self.reply(status, json.dumps(data).encode(), {"Content-Type": "application/json"})
 
         return Handler
 

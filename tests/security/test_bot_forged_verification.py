@@ -20,14 +20,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 
 from tests.helpers.paths import REPO
-from tests.helpers.servers import free_port, started
+from tests.helpers.servers import QuietHandler, free_port, started
 
 BOT = REPO / "examples" / "bot" / "bot.py"
 WAIT = 20.0
@@ -45,32 +44,26 @@ class FakeHub:
         self.topic = f"{self.base}/feeds/thoi-su.json"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         hub = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": []})
-                self.send_response(200)
-                self.send_header("Content-Type", "application/feed+json")
-                self.send_header("Link", f'<{hub.base}/websub>; rel="hub"')
-                self.send_header("Link", f'<{hub.topic}>; rel="self"')
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body.encode())
+                headers = [
+                    ("Content-Type", "application/feed+json"),
+                    ("Link", f'<{hub.base}/websub>; rel="hub"'),
+                    ("Link", f'<{hub.topic}>; rel="self"'),
+                ]
+                self.reply(200, body.encode(), headers)
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 form = {k: v[0] for k, v in parse_qs(raw).items()}
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self.reply(202)
                 with hub.changed:
                     hub.requests.append(form)
                     hub.changed.notify_all()
-
-            def log_message(self, *_args: Any) -> None:
-                pass
 
         return Handler
 

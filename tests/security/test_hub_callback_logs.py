@@ -15,7 +15,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -28,6 +27,7 @@ from feedsvc.websub.safety import AddressPolicy
 
 from tests.helpers.app import services
 from tests.helpers.callbacks import Silent
+from tests.helpers.servers import QuietHandler
 
 PATH_SECRET = "p4th-s3cr3t"
 QUERY_SECRET = "qu3ry-t0k3n"
@@ -44,21 +44,15 @@ def settings_overrides() -> dict[str, str]:
     }
 
 
-class Answers(http.server.BaseHTTPRequestHandler):
+class Answers(QuietHandler):
     """Answers each request with the status its path asks for: ``/404/…``, ``/500/…``."""
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         self.rfile.read(length)
-        status = int(self.path.split("/")[1])
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        self.reply(int(self.path.split("/")[1]))
 
     do_GET = do_POST = _answer
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from werkzeug.test import EnvironBuilder
 from feedsvc.websub.client import CallbackError, Caller
 from feedsvc.websub.safety import AddressPolicy
 
+from tests.helpers.servers import QuietHandler
+
 MIB = 1024 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -100,22 +102,15 @@ def test_oversized_request_headers_get_431(app: Flask) -> None:
 # --- what the hub reads of a callback's answer ------------------------------------------------
 
 
-class Bloated(http.server.BaseHTTPRequestHandler):
+class Bloated(QuietHandler):
     """Answers 200 with the challenge echo after ``extra`` header bytes (64 lines of 16 KiB:
     each line under http.client's own limits, 1 MiB in all)."""
 
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        self.send_response(200)
-        for n in range(self.server.lines):  # type: ignore[attr-defined]
-            self.send_header(f"X-Pad-{n}", "p" * 16 * 1024)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *_args: Any) -> None:
-        pass
+        lines = self.server.lines  # type: ignore[attr-defined]
+        self.reply(200, b"ok", [(f"X-Pad-{n}", "p" * 16 * 1024) for n in range(lines)])
 
 
 @pytest.fixture

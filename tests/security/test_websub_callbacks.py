@@ -27,6 +27,7 @@ from feedsvc.websub.safety import (
 )
 
 from tests.helpers.paths import DATA
+from tests.helpers.servers import QuietHandler
 
 REFUSED = [
     ("127.0.0.1", "loopback"),
@@ -177,23 +178,15 @@ def test_unresolvable_host_is_refused() -> None:
 # --- real sockets ---------------------------------------------------------------------------------
 
 
-class Recorder(http.server.BaseHTTPRequestHandler):
+class Recorder(QuietHandler):
     """Records each request's line and headers; answers as the server's ``reply`` says."""
 
     def do_GET(self) -> None:
         self.server.seen.append((self.command, self.path, dict(self.headers)))  # type: ignore[attr-defined]
         status, headers, body = self.server.reply  # type: ignore[attr-defined]
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(status, body, headers)
 
     do_POST = do_GET
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
 
 @pytest.fixture

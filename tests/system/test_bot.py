@@ -11,15 +11,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
+from tests.helpers.instances import put_article
 from tests.helpers.paths import REPO
-from tests.helpers.servers import free_port, started, wait_for
+from tests.helpers.relay import article
+from tests.helpers.servers import QuietHandler, free_port, make_run, started
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +32,7 @@ WAIT = 20.0
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``make run`` with the built-in hub, on a free port; its base URL."""
     folder = tmp_path_factory.mktemp("bot-server")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "FEEDSVC_DATABASE_URL": f"sqlite:///{folder / 'bot.db'}",
-        "FEEDSVC_BIND": f"127.0.0.1:{port}",
-        "FEEDSVC_BASE_URL": base,
+    settings = {
         "FEEDSVC_API_TOKENS": TOKEN,
         "FEEDSVC_WEBSUB_HUB": "self",
         "FEEDSVC_WEBSUB_ALLOW_PRIVATE": "on",  # the bot listens on 127.0.0.1
@@ -45,29 +40,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # Only the start-up sweep, so that no write lands in the middle of a periodic sweep.
         "FEEDSVC_REGENERATE_SECONDS": "3600",
     }
-    with started(["make", "--no-print-directory", "run"], env, folder / "server.log"):
-        for slug in ("all", "thoi-su", "kinh-te", "xa-hoi"):  # rendered one after another
-            wait_for(f"{base}/feeds/{slug}.json", timeout=120)
+    ready = [f"/feeds/{slug}.json" for slug in ("all", "thoi-su", "kinh-te", "xa-hoi")]
+    with make_run(folder, ready, **settings) as base:  # the feeds are rendered one after another
         yield base
 
 
 def publish(base: str, slug: str, title: str) -> None:
-    """PUT one article through the ingest API."""
-    article_id = uuid.uuid4().hex[:12]
-    record: dict[str, Any] = {
-        "url": f"https://bienphong.example/{article_id}.html",
-        "title": title,
-        "categories": [slug],
-        # Now: newer than every demo story, so it is at the top of the feed.
-        "published_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat(),
-        "image": {"url": f"https://bienphong.example/{article_id}.jpg", "caption": "Ảnh"},
-    }
-    response = requests.put(
-        f"{base}/api/v1/articles/{article_id}",
-        json=record,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=10,
-    )
+    """PUT one article through the ingest API, published a second ago: newer than every demo
+    story, so it is at the top of the feed."""
+    record = article(slug, title, tag="bot")
+    response = put_article(base, record, TOKEN)
     assert response.status_code == 201, response.text
 
 
@@ -151,7 +133,7 @@ def test_each_headline_once_across_restarts(server: str, tmp_path: Path, mode: s
     assert json.loads(state.read_text("utf-8"))["etag"]
 
 
-class Relay(http.server.BaseHTTPRequestHandler):
+class Relay(QuietHandler):
     """A chat relay's webhook: records each JSON body."""
 
     received: list[dict[str, Any]] = []
@@ -160,11 +142,7 @@ class Relay(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         assert self.headers["Content-Type"] == "application/json"
         Relay.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_args: Any) -> None:
-        pass
+        self.reply(204)
 
 
 def test_webhook_sender_posts_each_headline_as_json(server: str, tmp_path: Path) -> None:

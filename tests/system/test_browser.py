@@ -26,8 +26,9 @@ import pytest
 import requests
 
 from tests.helpers.app import article
+from tests.helpers.instances import put_article
 from tests.helpers.paths import REPO
-from tests.helpers.servers import free_port, started, wait_for
+from tests.helpers.servers import QuietHandler, make_run
 
 pytestmark = pytest.mark.slow
 
@@ -157,43 +158,23 @@ def photo_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             httpd.shutdown()
 
 
-class QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - its signature
-        pass
+class QuietFiles(SimpleHTTPRequestHandler, QuietHandler):
+    """Serves the files of its directory; logs nothing (QuietHandler's log_message)."""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, photo_host: str) -> Iterator[str]:
     """``make run`` on a fresh database (demo newsroom) and a free port, with one more article
     whose photo is on ``photo_host``; yields its base URL."""
-    tmp = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "FEEDSVC_DATABASE_URL": f"sqlite:///{tmp / 'run.db'}",
-        "FEEDSVC_BIND": f"127.0.0.1:{port}",
-        "FEEDSVC_BASE_URL": base,
-        "FEEDSVC_API_TOKENS": TOKEN,
-    }
-    log = tmp / "run.log"
-    with started(["make", "--no-print-directory", "run"], env, log):
-        try:
-            wait_for(f"{base}/feeds/thoi-su.html", timeout=120)
-        except AssertionError as exc:
-            tail = log.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"{exc}\n--- make run output (tail) ---\n{tail}") from None
+    folder = tmp_path_factory.mktemp("browser")
+    with make_run(folder, ["/feeds/thoi-su.html"], FEEDSVC_API_TOKENS=TOKEN) as base:
         record = article(
             FOREIGN_ID,
             "thoi-su",
             published_at=datetime.now(UTC).isoformat(),
             image={"url": photo_host, "caption": "Ảnh từ máy chủ ảnh của báo"},
         )
-        stored = requests.put(
-            f"{base}/api/v1/articles/{FOREIGN_ID}",
-            json=record,
-            headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=30,
-        )
+        stored = put_article(base, record, TOKEN)
         assert stored.status_code == 201, stored.text
         wait_until_shown(f"{base}/feeds/thoi-su.html", photo_host)
         yield base
@@ -272,22 +253,31 @@ def check_images(images: list[dict[str, Any]]) -> None:
 def save_screenshots(driver: webdriver.Chrome, name: str, viewport: Viewport) -> list[Path]:
     """The first screen, and the page's top (up to 4000 px) beyond it, as PNG files."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     shots = {
         f"{name}-{viewport.name}.png": (viewport.height, False),
-        f"{name}-{viewport.name}-long.png": (min(height, 4000), True),
+        f"{name}-{viewport.name}-long.png": (page_top(driver), True),
     }
     paths = []
-    for filename, (clip_height, beyond) in shots.items():
-        clip = {"x": 0, "y": 0, "width": viewport.width, "height": clip_height, "scale": 1}
-        shot = driver.execute_cdp_cmd(
-            "Page.captureScreenshot",
-            {"format": "png", "clip": clip, "captureBeyondViewport": beyond},
-        )
+    for filename, (height, beyond) in shots.items():
         path = SCREENSHOTS / filename
-        path.write_bytes(base64.b64decode(shot["data"]))
+        path.write_bytes(capture(driver, viewport.width, height, beyond))
         paths.append(path)
     return paths
+
+
+def page_top(driver: webdriver.Chrome) -> int:
+    """The height of the page's top worth a screenshot: all of it, up to 4000 px."""
+    return min(int(driver.execute_script("return document.documentElement.scrollHeight")), 4000)
+
+
+def capture(driver: webdriver.Chrome, width: int, height: int, beyond: bool) -> bytes:
+    """A PNG of the page's top ``width`` x ``height`` pixels; with ``beyond``, past the first
+    screen."""
+    clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": beyond}
+    )
+    return base64.b64decode(shot["data"])
 
 
 def check_layout(layout: dict[str, Any], viewport: Viewport) -> None:

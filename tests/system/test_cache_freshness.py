@@ -38,7 +38,7 @@ from tests.helpers.instances import (
     wait_until,
 )
 from tests.helpers.metrics import parse
-from tests.helpers.servers import free_port, stop
+from tests.helpers.servers import QuietHandler, free_port, stop
 
 pytestmark = [pytest.mark.slow]
 
@@ -197,24 +197,15 @@ class Refetcher:
     def start(self) -> http.server.ThreadingHTTPServer:
         sub = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # verification of intent: echo the challenge
                 challenge = self.path.split("hub.challenge=", 1)[-1].split("&", 1)[0]
-                self._reply(200, challenge.encode())
+                self.reply(200, challenge.encode())
 
             def do_POST(self) -> None:
                 delivered = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self._reply(204, b"")
+                self.reply(204)
                 sub.refetch(delivered)
-
-            def _reply(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True

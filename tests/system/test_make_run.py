@@ -11,20 +11,13 @@ import feedparser
 import pytest
 import requests
 
-from tests.helpers.servers import free_port, started, wait_for
+from tests.helpers.servers import make_run, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def test_make_run_serves_the_demo_feeds(tmp_path: Path) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "FEEDSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-        "FEEDSVC_BIND": f"127.0.0.1:{port}",
-        "FEEDSVC_BASE_URL": base,
-    }
-    with started(["make", "--no-print-directory", "run"], env, tmp_path / "run.log"):
+    with make_run(tmp_path, ready=[]) as base:
         # From the moment the port opens: 503 until the first regeneration ends, never 404.
         seen = _statuses_until_served(f"{base}/feeds/thoi-su.rss", timeout=120)
         assert set(seen) <= {503, 200} and seen[-1] == 200, seen
@@ -45,7 +38,7 @@ def test_make_run_serves_the_demo_feeds(tmp_path: Path) -> None:
         index = requests.get(f"{base}/", timeout=5)
         assert index.status_code == 200 and "/feeds/quoc-phong-an-ninh.rss" in index.text
         for path in ("/feeds/all.atom", "/", "/feeds/nope.rss"):
-            assert len(_raw_headers(port, path).get_all("Date") or []) == 1, path
+            assert len(_raw_headers(base, path).get_all("Date") or []) == 1, path
 
 
 def _statuses_until_served(url: str, timeout: float) -> list[int]:
@@ -63,9 +56,9 @@ def _statuses_until_served(url: str, timeout: float) -> list[int]:
     raise AssertionError(f"{url} never answered 200 within {timeout} s: {seen[-5:]}")
 
 
-def _raw_headers(port: int, path: str) -> http.client.HTTPMessage:
+def _raw_headers(base: str, path: str) -> http.client.HTTPMessage:
     """The response headers exactly as sent (requests would fold repeated ones)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=5)
     try:
         conn.request("GET", path)
         response = conn.getresponse()

@@ -4,7 +4,6 @@ the proxy, one cache entry per encoding, stale feeds and uncacheable errors when
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers.caches import NGINX, main_config, write_site
+from tests.helpers.caches import NGINX_MISSING, have_nginx, nginx
 from tests.helpers.instances import (
     TOKEN,
     Fetched,
@@ -29,14 +28,11 @@ from tests.helpers.instances import (
     wait_until,
 )
 from tests.helpers.metrics import parse, value
-from tests.helpers.servers import free_port, started, stop, wait_for
+from tests.helpers.servers import free_port, stop
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path("/usr/sbin/nginx").exists(),
-        reason="nginx is missing: apt-get install nginx (deploy/debian-packages.txt)",
-    ),
+    pytest.mark.skipif(not have_nginx(), reason=NGINX_MISSING),
 ]
 
 FEED = "/feeds/thoi-su.rss"
@@ -56,17 +52,7 @@ def backend(tmp_path: Path) -> Iterator[Instance]:
 def proxy(backend: Instance, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """nginx on a free port in front of the backend; yields its base URL and access log."""
     prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    port = free_port()
-    site = write_site(prefix, backend.base.removeprefix("http://"), f"127.0.0.1:{port}")
-    conf = prefix / "nginx.conf"
-    conf.write_text(main_config(prefix, site))
-    cmd = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
-    checked = subprocess.run([*cmd, "-t"], capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stderr
-    with started(cmd, {}, prefix / "nginx.out"):
-        base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/healthz", timeout=20)
+    with nginx(backend.base, free_port(), prefix) as base:
         yield base, prefix / "access.log"
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from tests.helpers.chat_apis import FakeTelegram, FakeZalo, telegram_visible_text, utf16
 from tests.helpers.relay import article, live_service, publish, relay_process, toml_config
-from tests.helpers.servers import free_port
+from tests.helpers.servers import QuietHandler, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -39,21 +39,17 @@ class Hook:
         self.lock = threading.Condition()
         hook = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 mine = hmac.new(HOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
                 signed = self.headers.get("X-Feedsvc-Signature") == f"sha256={mine}"
-                self.send_response(204 if signed else 401)
-                self.end_headers()
+                self.reply(204 if signed else 401)
                 if signed:
                     with hook.lock:
                         delivery = self.headers.get("X-Feedsvc-Delivery", "")
                         hook.received.append((json.loads(body), delivery, mine))
                         hook.lock.notify_all()
-
-            def log_message(self, *_args: Any) -> None:
-                pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -5,7 +5,6 @@ saved as PNG files under a temporary folder."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,15 @@ from typing import Any
 import pytest
 import requests
 
-from tests.helpers.servers import free_port, started, wait_for
+from tests.helpers.servers import make_run
 from tests.system.test_browser import (
     DESKTOP,
     Viewport,
     browser,  # noqa: F401 - the fixture, shared
+    capture,
     console_errors,
     open_page,
+    page_top,
 )
 
 pytestmark = pytest.mark.slow
@@ -60,25 +61,14 @@ return {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``make run`` with the editors' token, and a few readers' fetches recorded."""
-    tmp = tmp_path_factory.mktemp("stats-browser")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "FEEDSVC_DATABASE_URL": f"sqlite:///{tmp / 'run.db'}",
-        "FEEDSVC_BIND": f"127.0.0.1:{port}",
-        "FEEDSVC_BASE_URL": base,
+    folder = tmp_path_factory.mktemp("stats-browser")
+    settings = {
         "FEEDSVC_STATS_TOKEN": TOKEN,
         # The readers below all come from 127.0.0.1: trust no proxy, so each one's address is
         # its own (the polling limit never refuses a trusted proxy).
         "FEEDSVC_TRUSTED_PROXIES": "",
     }
-    log = tmp / "run.log"
-    with started(["make", "--no-print-directory", "run"], env, log):
-        try:
-            wait_for(f"{base}/feeds/thoi-su.rss", timeout=120)
-        except AssertionError as exc:
-            tail = log.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"{exc}\n--- make run output (tail) ---\n{tail}") from None
+    with make_run(folder, ["/feeds/thoi-su.rss"], **settings) as base:
         for agent, path in READERS:
             response = requests.get(base + path, headers={"User-Agent": agent}, timeout=10)
             assert response.status_code == 200
@@ -91,12 +81,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def screenshot(driver: Any, path: Path, viewport: Viewport) -> None:
-    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    clip = {"x": 0, "y": 0, "width": viewport.width, "height": min(height, 4000), "scale": 1}
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}
-    )
-    path.write_bytes(base64.b64decode(shot["data"]))
+    path.write_bytes(capture(driver, viewport.width, page_top(driver), True))
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and path.stat().st_size > 5000
 
 

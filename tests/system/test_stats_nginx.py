@@ -14,17 +14,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers.caches import NGINX, main_config, render_stats, write_site
+from tests.helpers.caches import NGINX_MISSING, have_nginx, nginx
 from tests.helpers.instances import Instance, database, make_serve, seed, settings_env
 from tests.helpers.paths import REPO
-from tests.helpers.servers import free_port, started, wait_for
+from tests.helpers.servers import free_port
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(NGINX).exists(),
-        reason="nginx is missing: apt-get install nginx (deploy/debian-packages.txt)",
-    ),
+    pytest.mark.skipif(not have_nginx(), reason=NGINX_MISSING),
 ]
 
 STATS_TOKEN = "stats-system-token"
@@ -54,24 +51,15 @@ def proxy(backend: tuple[Instance, dict[str, str]], tmp_path: Path) -> Iterator[
     so that this test's client (on 127.0.0.1) is limited like any reader."""
     instance, _env = backend
     prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    port = free_port()
-    site = write_site(prefix, instance.base.removeprefix("http://"), f"127.0.0.1:{port}")
-    stats_log = prefix / "feedsvc.json.log"
-    stats_conf = render_stats(stats_log)
+    with nginx(instance.base, free_port(), prefix, without_loopback_allowance) as base:
+        yield base, prefix / "feedsvc.json.log"
+
+
+def without_loopback_allowance(stats_conf: str) -> str:
     for line in LOOPBACK_ALLOWED:
         assert line in stats_conf
         stats_conf = stats_conf.replace(line, "")
-    (prefix / "feedsvc-stats.conf").write_text(stats_conf)
-    conf = prefix / "nginx.conf"
-    conf.write_text(main_config(prefix, site))
-    cmd = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
-    checked = subprocess.run([*cmd, "-t"], capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stderr
-    with started(cmd, {}, prefix / "nginx.out"):
-        base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/healthz", timeout=20)
-        yield base, stats_log
+    return stats_conf
 
 
 def get(url: str, agent: str, **headers: str) -> requests.Response:

@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -40,6 +39,7 @@ from tests.helpers.instances import (
     store_params,
     wait_until,
 )
+from tests.helpers.servers import QuietHandler
 
 pytestmark = pytest.mark.slow
 
@@ -112,26 +112,16 @@ class PingSubscriber:
 def ping_subscriber(origin: str) -> Iterator[PingSubscriber]:
     sub = PingSubscriber(origin)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
-            self._answer(200, query.get("hub.challenge", "").encode())
+            self.reply(200, query.get("hub.challenge", "").encode())
             sub.verified.set()
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self._answer(204, b"")
+            self.reply(204)
             sub.refetch(body)  # a ping: fetch the feed now
-
-        def _answer(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-
-        def log_message(self, *_args: Any) -> None:
-            pass
 
     sub.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     sub.server.daemon_threads = True

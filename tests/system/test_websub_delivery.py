@@ -27,6 +27,7 @@ from feedsvc.store.models import WebSubSubscription
 from feedsvc.websub import store as hub_store
 
 from tests.helpers.app import category, load, services
+from tests.helpers.servers import QuietHandler
 
 TOKEN = "hub-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -69,31 +70,22 @@ class Subscriber:
             self.changed.notify_all()
 
 
-def _handler(sub: Subscriber) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
+def _handler(sub: Subscriber) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
             query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
             sub.record("gets", query)
             answer = {"challenge": query.get("hub.challenge", ""), "wrong": "nope"}
-            self._answer(404 if sub.echo == "404" else 200, answer.get(sub.echo, "").encode())
+            self.reply(404 if sub.echo == "404" else 200, answer.get(sub.echo, "").encode())
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if sub.hang is not None:
                 sub.hang.wait(30)
             sub.record("posts", Delivery(dict(self.headers), body, time.monotonic()))
-            self._answer(sub.statuses.pop(0) if sub.statuses else 204, b"")
-
-        def _answer(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: Any) -> None:
-            pass
+            self.reply(sub.statuses.pop(0) if sub.statuses else 204)
 
     return Handler
 

@@ -21,6 +21,7 @@ from feedsvc.relay.message import Story
 from feedsvc.store.db import Database
 
 from tests.helpers.chat_apis import FakeTelegram, FakeZalo
+from tests.helpers.servers import QuietHandler
 
 TOKEN = "1:bot-token"
 STORY = Story(
@@ -131,19 +132,14 @@ def test_zalo_quota_and_bad_parameters(database_url: str) -> None:
         db.dispose()
 
 
-class HookHandler(http.server.BaseHTTPRequestHandler):
+class HookHandler(QuietHandler):
     got: list[tuple[bytes, dict[str, str]]] = []
     status = 500
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         HookHandler.got.append((body, dict(self.headers)))
-        self.send_response(HookHandler.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *_args: Any) -> None:
-        pass
+        self.reply(HookHandler.status)
 
 
 def test_webhook_is_signed_and_retried() -> None:

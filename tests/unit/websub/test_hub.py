@@ -27,6 +27,7 @@ from feedsvc.websub.hub import decode_unreserved, grant_lease, retry_delay, veri
 
 from tests.helpers.app import article, category, load, services
 from tests.helpers.cdn import FakeAPI, Reply
+from tests.helpers.servers import QuietHandler
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 WAIT = 10.0  # the bound on every wait for something the hub does
@@ -245,7 +246,7 @@ def test_changes_waiting_for_a_subscriber_collapse_into_one_row(
 # --- an external hub (FEEDSVC_WEBSUB_HUB=<URL>) ------------------------------------------------
 
 
-class ExternalHub(http.server.BaseHTTPRequestHandler):
+class ExternalHub(QuietHandler):
     """A hub that records publish notifications; answers ``status`` (or hangs on ``hang``)."""
 
     def do_POST(self) -> None:
@@ -256,12 +257,7 @@ class ExternalHub(http.server.BaseHTTPRequestHandler):
         with server.changed:
             server.notified.append((self.headers["Content-Type"], parse_qs(body)))
             server.changed.notify_all()
-        self.send_response(server.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *_args: Any) -> None:
-        pass
+        self.reply(server.status)
 
 
 @pytest.fixture
