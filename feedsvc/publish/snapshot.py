@@ -108,11 +108,13 @@ def build_headers(
     surrogate: tuple[tuple[str, str], ...] = (),
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """The header lists of a 200 and of a 304 for one variant (Date is added per response);
+    no Last-Modified when ``last_modified`` is 0 (a page with nothing to date it by).
     ``extra`` ends the 200's (a 304 leaves a cache's stored copy of them as they are).
     ``surrogate`` (the surrogate-key fields) is in both: a cache revalidating keeps its keys."""
-    common = [
-        ("ETag", etag),
-        ("Last-Modified", format_http_date(last_modified)),
+    common = [("ETag", etag)]
+    if last_modified:
+        common.append(("Last-Modified", format_http_date(last_modified)))
+    common += [
         ("Cache-Control", cache_control),
         ("Vary", "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),

@@ -48,22 +48,14 @@ def _variants(
     ``name`` (``index`` or ``opml``) picks its surrogate keys."""
     cache_control = policy.cache_control(PAGE_MAX_AGE)
     keys = policy.surrogate(page_keys(name))
+    # last_modified 0 (no category yet: nothing to date the page by) sends no Last-Modified.
     identity, gzipped = (
         make_variant(
             content_type, data, last_modified, cache_control, gzipped=zipped, surrogate=keys
         )
         for data, zipped in ((body, False), (gzip_bytes(body), True))
     )
-    if not last_modified:  # no category yet: nothing to date the page by
-        identity, gzipped = (_undated(v) for v in (identity, gzipped))
     return identity, gzipped
-
-
-def _undated(variant: Variant) -> Variant:
-    def keep(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-        return tuple(h for h in headers if h[0] != "Last-Modified")
-
-    return Variant(variant.body, variant.etag, keep(variant.headers), keep(variant.headers_304))
 
 
 def _cached(body: bytes, content_type: str, last_modified: datetime | None, name: str) -> Response:

@@ -25,6 +25,7 @@ class Reply:
     body: bytes = b""
     delay: float = 0.0  # seconds before answering (a timeout test)
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()  # more header fields of the answer
 
 
 @dataclass
@@ -50,7 +51,9 @@ class FakeAPI:
                 reply = api.script.pop(0) if api.script else api.default
                 if reply.delay:
                     time.sleep(reply.delay)
-                self.reply(reply.status, reply.body, {"Content-Type": reply.content_type})
+                self.reply(
+                    reply.status, reply.body, [("Content-Type", reply.content_type), *reply.headers]
+                )
 
             do_GET = do_POST = do_PURGE = do_HEAD = _any
 

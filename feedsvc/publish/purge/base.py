@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from feedsvc.http.cache_policy import PAGES, feed_key, page_key
@@ -47,6 +48,24 @@ def status_error(who: str, status: int, detail: str) -> PurgeError:
     """The PurgeError of an answer that is no success: retried for 429 and 5xx only."""
     retry = status == 429 or status >= 500
     return PurgeError(f"{who} answered {status}: {detail}".rstrip(": "), retry=retry)
+
+
+def excerpt(body: bytes) -> str:
+    """The start of an answer's body, for a message."""
+    return body[:200].decode("utf-8", "replace").strip()
+
+
+def parse_json(body: bytes) -> Any:
+    """An API's JSON answer, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def batches(items: list[str], size: int) -> list[list[str]]:
+    """``items`` in runs of at most ``size``, one per API request."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 class Answer(NamedTuple):

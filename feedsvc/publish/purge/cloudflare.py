@@ -14,7 +14,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from feedsvc.publish.purge.base import Endpoint, PurgeError, purge_keys, status_error
+from feedsvc.publish.purge.base import (
+    Endpoint,
+    PurgeError,
+    batches,
+    excerpt,
+    parse_json,
+    purge_keys,
+    status_error,
+)
 
 API = "https://api.cloudflare.com"
 BATCH = 30
@@ -36,9 +44,8 @@ class CloudflarePurge:
 
     def purge(self, feeds: Sequence[str]) -> None:
         """One request per 30 tags."""
-        tags = purge_keys(feeds)
-        for start in range(0, len(tags), BATCH):
-            self._purge(tags[start : start + BATCH])
+        for tags in batches(purge_keys(feeds), BATCH):
+            self._purge(tags)
 
     def _purge(self, tags: list[str]) -> None:
         headers = {
@@ -49,14 +56,11 @@ class CloudflarePurge:
         body = json.dumps({"tags": tags}).encode()
         path = f"/client/v4/zones/{self.zone}/purge_cache"
         status, _, answer = self.endpoint.send("POST", path, headers, body)
-        try:
-            parsed: Any = json.loads(answer)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(answer)
         ok = isinstance(parsed, dict) and parsed.get("success") is True
         if status == 200 and ok:
             return
-        detail = _errors(parsed) or answer[:200].decode("utf-8", "replace").strip()
+        detail = _errors(parsed) or excerpt(answer)
         if status == 200:
             raise PurgeError(f"Cloudflare answered 200 without success: {detail}")
         raise status_error("Cloudflare", status, detail)

@@ -14,7 +14,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from feedsvc.publish.purge.base import Endpoint, PurgeError, purge_keys, status_error
+from feedsvc.publish.purge.base import (
+    Endpoint,
+    PurgeError,
+    batches,
+    excerpt,
+    parse_json,
+    purge_keys,
+    status_error,
+)
 
 API = "https://api.fastly.com"
 BATCH = 256  # keys per request (Fastly's limit)
@@ -39,9 +47,8 @@ class FastlyPurge:
 
     def purge(self, feeds: Sequence[str]) -> None:
         """One request per 256 keys."""
-        keys = purge_keys(feeds)
-        for start in range(0, len(keys), BATCH):
-            self._purge(keys[start : start + BATCH])
+        for keys in batches(purge_keys(feeds), BATCH):
+            self._purge(keys)
 
     def _purge(self, keys: list[str]) -> None:
         headers = {
@@ -55,18 +62,11 @@ class FastlyPurge:
         status, _, answer = self.endpoint.send(
             "POST", f"/service/{self.service}/purge", headers, body
         )
-        parsed = _json(answer)
+        parsed = parse_json(answer)
         if status != 200:
             raise status_error("Fastly", status, _fastly_error(parsed, answer))
         if not isinstance(parsed, dict) or not set(keys) <= set(parsed):
             raise PurgeError("Fastly answered 200 without a purge id for every key")
-
-
-def _json(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None
 
 
 def _fastly_error(parsed: Any, raw: bytes) -> str:
@@ -74,4 +74,4 @@ def _fastly_error(parsed: Any, raw: bytes) -> str:
     if isinstance(parsed, dict) and "msg" in parsed:
         detail = parsed.get("detail")
         return str(parsed["msg"]) + (f" ({detail})" if detail else "")
-    return raw[:200].decode("utf-8", "replace").strip()
+    return excerpt(raw)

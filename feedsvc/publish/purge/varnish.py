@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feedsvc.publish.purge.base import Endpoint, PurgeError, purge_keys, status_error
+from feedsvc.publish.purge.base import Endpoint, PurgeError, excerpt, purge_keys, status_error
 
 
 class VarnishPurge:
@@ -37,4 +37,4 @@ class VarnishPurge:
                 "the VCL's purgers ACL",
                 retry=False,
             )
-        raise status_error("varnish", status, body[:200].decode("utf-8", "replace").strip())
+        raise status_error("varnish", status, excerpt(body))

@@ -176,6 +176,26 @@ def test_nginx_refreshes_each_entry_of_the_feeds_and_pages(api: FakeAPI) -> None
     assert all(r.headers["host"] == "rss.example" for r in api.received)
 
 
+def test_nginx_takes_a_404_and_refuses_an_answer_from_its_cache(api: FakeAPI) -> None:
+    # A category deleted since: nothing is stored, the other entries are still refreshed.
+    api.script = [Reply(404)]
+    with closing(NginxPurge(api.url, 2, "https://rss.example")) as target:
+        target.purge(["gone"])
+    assert len(api.received) == 12
+    # A site that answered the refresh from its cache (not the shipped one, or an address it
+    # does not trust): an operator must fix it, so no retry.
+    api.script = [Reply(200, headers=(("X-Cache-Status", "HIT"),))]
+    with pytest.raises(PurgeError) as caught:
+        with closing(NginxPurge(api.url, 2, "https://rss.example")) as target:
+            target.purge(["thoi-su"])
+    assert not caught.value.retry and "from its cache" in str(caught.value)
+    api.script = [Reply(500, content_type="text/plain")]
+    with pytest.raises(PurgeError) as caught:
+        with closing(NginxPurge(api.url, 2, "https://rss.example")) as target:
+            target.purge(["thoi-su"])
+    assert caught.value.retry and "nginx answered 500" in str(caught.value)
+
+
 def test_the_settings_pick_the_targets() -> None:
     settings = load_settings(
         {

@@ -425,6 +425,14 @@ def test_index(newsroom: Flask) -> None:
     assert doc.xpath("//script") == []
 
 
+@pytest.mark.parametrize("path", ["/", "/feeds.opml"])
+def test_lists_without_a_category_have_no_date(client: FlaskClient, path: str) -> None:
+    full = client.get(path)
+    assert full.status_code == 200 and "Last-Modified" not in full.headers
+    again = client.get(path, headers={"If-None-Match": full.headers["ETag"]})
+    assert again.status_code == 304 and "Last-Modified" not in again.headers
+
+
 def test_index_escapes_and_caches(newsroom: Flask) -> None:
     load(newsroom, [category("nguy-hiem", "<script>x</script><Nguy hiểm>", "<b>mô tả</b>")], [])
     client = newsroom.test_client()
