@@ -257,15 +257,15 @@ class Metrics:
         # Made at the first flush, so only processes that serve (not the scheduler) report it.
         self._worker_snapshots: Callable[[float], None] | None = None
         self.tally = RequestTally(self.feed_requests, snapshots)
-        self.database = DatabaseCollector(db, snapshots, clock)
-        self.registry.register(self.database)
-        # More collectors read at scrape time (the audience gauges), in either mode.
+        # Collectors read at scrape time (the database gauges, the audience's), in either mode.
         self.collectors: list[Collector] = []
+        self.database = DatabaseCollector(db, snapshots, clock)
+        self.add_collector(self.database)
         self.flusher = Flusher(self.flush)
         self._flush_lock = threading.Lock()
 
     def add_collector(self, collector: Collector) -> None:
-        """Scrape ``collector`` too (whichever process answers, as the database gauges)."""
+        """Scrape ``collector`` too, whichever process answers."""
         self.collectors.append(collector)
         self.registry.register(collector)
 
@@ -321,7 +321,6 @@ class Metrics:
         reap_exited(self.multiproc_dir)
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiproc_dir)  # type: ignore[no-untyped-call]
-        registry.register(self.database)
         for collector in self.collectors:
             registry.register(collector)
         return registry

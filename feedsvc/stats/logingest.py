@@ -74,37 +74,39 @@ def parse_line(line: bytes | str) -> tuple[datetime, str, int, str, str | None, 
 def ingest(lines: Iterable[bytes], stats: AudienceStats, result: IngestResult) -> IngestResult:
     """Aggregate ``lines`` (numbered from the result's count so far), writing every
     WRITE_EVERY_LINES lines or WRITE_EVERY_SECONDS, and once at the end."""
-    aggregator = stats.aggregator
     number = result.counted + result.skipped + result.malformed
     last_write = time.monotonic()
     pending = 0
     for line in lines:
-        if not line.strip():
-            if time.monotonic() - last_write >= WRITE_EVERY_SECONDS and pending:
-                stats.write()
-                pending, last_write = 0, time.monotonic()
-            continue
-        number += 1
-        try:
-            when, path, status, address, agent, validated, method = parse_line(line[:MAX_LINE])
-        except (ValueError, TypeError):
-            result.malformed += 1
-            if len(result.first_malformed) < 5:
-                result.first_malformed += (number,)
-            continue
-        if method not in _METHODS or not aggregator.add(
-            stats.day_of(when), path, status, address, agent, validated, when
+        if line.strip():  # a blank line (follow() yields b"" when idle): only the timer
+            number += 1
+            pending += _count(line, number, stats, result)
+        if pending and (
+            pending >= WRITE_EVERY_LINES or time.monotonic() - last_write >= WRITE_EVERY_SECONDS
         ):
-            result.skipped += 1
-            continue
-        result.counted += 1
-        pending += 1
-        if pending >= WRITE_EVERY_LINES or time.monotonic() - last_write >= WRITE_EVERY_SECONDS:
             stats.write()
             pending, last_write = 0, time.monotonic()
     if stats.write() or result.counted:
         stats.prune(stats.clock.now())
     return result
+
+
+def _count(line: bytes, number: int, stats: AudienceStats, result: IngestResult) -> int:
+    """Aggregate line ``number`` into ``stats`` and tell ``result``; 1 when it counted."""
+    try:
+        when, path, status, address, agent, validated, method = parse_line(line[:MAX_LINE])
+    except (ValueError, TypeError):
+        result.malformed += 1
+        if len(result.first_malformed) < 5:
+            result.first_malformed += (number,)
+        return 0
+    if method not in _METHODS or not stats.aggregator.add(
+        stats.day_of(when), path, status, address, agent, validated, when
+    ):
+        result.skipped += 1
+        return 0
+    result.counted += 1
+    return 1
 
 
 def follow(path: str, stop: Callable[[], bool], poll: float = 0.5) -> Iterator[bytes]:

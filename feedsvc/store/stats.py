@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,7 +23,11 @@ from sqlalchemy.orm import Session
 from feedsvc.store._common import _rowcount
 from feedsvc.store.models import StatsClientDay, StatsFeedDay, StatsSalt
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 SALT_BYTES = 32
+_Row = TypeVar("_Row", bound="DataclassInstance")  # FeedDayRow, ClientDayRow
 
 
 @dataclass(frozen=True)
@@ -165,37 +169,23 @@ def prune_stats(session: Session, keep_from: date, salts_from: date) -> int:
     return gone
 
 
+def _day_rows(
+    session: Session, model: Any, row: type[_Row], since: date, *order: Any
+) -> list[_Row]:
+    """The rows of ``model`` from ``since`` on as ``row``s (its fields name the columns), oldest
+    first, then by ``order``."""
+    columns = [getattr(model, column.name) for column in fields(row)]
+    found = session.execute(select(*columns).where(model.day >= since).order_by(model.day, *order))
+    return [row(*values) for values in found]
+
+
 def feed_days(session: Session, since: date) -> list[FeedDayRow]:
     """Every feed-day from ``since`` on, oldest first."""
-    rows = session.execute(
-        select(
-            StatsFeedDay.day,
-            StatsFeedDay.feed,
-            StatsFeedDay.requests,
-            StatsFeedDay.not_modified,
-            StatsFeedDay.validated,
-            StatsFeedDay.direct_clients,
-        )
-        .where(StatsFeedDay.day >= since)
-        .order_by(StatsFeedDay.day, StatsFeedDay.feed)
-    )
-    return [FeedDayRow(*row) for row in rows]
+    return _day_rows(session, StatsFeedDay, FeedDayRow, since, StatsFeedDay.feed)
 
 
 def client_days(session: Session, since: date) -> list[ClientDayRow]:
     """Every client-day from ``since`` on, oldest first."""
-    rows = session.execute(
-        select(
-            StatsClientDay.day,
-            StatsClientDay.feed,
-            StatsClientDay.name,
-            StatsClientDay.family,
-            StatsClientDay.requests,
-            StatsClientDay.not_modified,
-            StatsClientDay.validated,
-            StatsClientDay.subscribers,
-        )
-        .where(StatsClientDay.day >= since)
-        .order_by(StatsClientDay.day, StatsClientDay.feed, StatsClientDay.name)
+    return _day_rows(
+        session, StatsClientDay, ClientDayRow, since, StatsClientDay.feed, StatsClientDay.name
     )
-    return [ClientDayRow(*row) for row in rows]

@@ -28,7 +28,7 @@ from feedsvc.stats import charts
 from feedsvc.stats.polling import PollGuard
 from feedsvc.stats.report import LONG_DAYS, SHORT_DAYS, Report, build_report, report_json
 from feedsvc.store import client_days, feed_days
-from feedsvc.web.auth import challenge, misplaced_credentials, token_matches
+from feedsvc.web.auth import authenticate, challenge, misplaced_credentials, token_matches
 from feedsvc.web.errors import NO_STORE, NOSNIFF, app_error, json_response
 
 bp = Blueprint("stats", __name__)
@@ -82,11 +82,10 @@ def _signed_in() -> bool:
 
 def _bearer() -> bool | None:
     """True: a bearer token that is FEEDSVC_STATS_TOKEN; False: another one; None: none."""
-    scheme, _, presented = (request.headers.get("Authorization") or "").strip(" \t").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    presented = presented.strip(" \t")
-    return presented.isascii() and bool(presented) and token_matches(presented, (_token(),))
+    failure = authenticate(request.headers.get("Authorization"), (_token(),))
+    if failure is None:
+        return True
+    return None if failure.reason in ("missing", "other scheme") else False
 
 
 def _headers(response: Response) -> Response:

@@ -115,6 +115,12 @@ def test_scripts_use_the_bearer_token(audience: Flask) -> None:
     assert client.get("/stats.json").status_code == 401
     page = client.get("/stats", headers={"Authorization": f"Bearer {TOKEN}"})
     assert page.status_code == 200 and b"<svg" in page.data
+    # A wrong or empty bearer is refused; another scheme (a proxy's Basic) is no bearer at all:
+    # the browser still gets the sign-in form.
+    assert client.get("/stats", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/stats.json", headers={"Authorization": "Bearer"}).status_code == 401
+    basic = client.get("/stats", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert basic.status_code == 200 and b"<svg" not in basic.data
 
 
 @pytest.mark.parametrize("query", [f"token={TOKEN}", f"access_token={TOKEN}"])
