@@ -488,11 +488,11 @@ def check_variables(environ: Mapping[str, str]) -> None:
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Parse every setting (settings file, environment, defaults); ConfigError on a bad one."""
-    raw = {found.row.variable: found.text for found in resolve(environ)}
     values: dict[str, Any] = {}
-    for row in TABLE:
+    for found in resolve(environ):  # every row of TABLE, in its order
+        row = found.row
         try:
-            values[row.attribute] = row.declared.parse(raw[row.variable])
+            values[row.attribute] = row.declared.parse(found.text)
         except ValueError as exc:
             raise ConfigError(f"{row.variable}: {exc}") from None
     settings = Settings(**values)

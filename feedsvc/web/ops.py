@@ -21,7 +21,7 @@ from feedsvc import current_services
 from feedsvc.http import client as http_client
 from feedsvc.http.client import TrustedProxies
 from feedsvc.store.db import DB_UNAVAILABLE
-from feedsvc.web.auth import challenge, token_matches
+from feedsvc.web.auth import authenticate, challenge
 from feedsvc.web.errors import (
     NO_STORE,
     RETRY_LATER,
@@ -82,16 +82,15 @@ def metrics() -> Response:
 
 
 def _metrics_credentials(header: str | None, token: str | None) -> str | None:
-    """Why ``header`` does not carry ``token`` as a bearer token, or None when it does."""
-    scheme, _, presented = (header or "").strip(" \t").partition(" ")
-    if scheme.lower() != "bearer" or not presented.strip(" \t"):
-        return "send FEEDSVC_METRICS_TOKEN as 'Authorization: Bearer TOKEN'"
-    presented = presented.strip(" \t")
-    # Constant time, whatever the guess (web.auth compares digests of equal length); tokens
-    # are ASCII (RFC 6750 §2.1), and the header reaches us decoded as latin-1.
-    if token is None or not presented.isascii() or not token_matches(presented, (token,)):
+    """Why ``header`` does not carry ``token`` as a bearer token, or None when it does: the
+    ingest API's check (:func:`feedsvc.web.auth.authenticate`, constant time), in the words of
+    this endpoint."""
+    failure = authenticate(header, (token,) if token is not None else ())
+    if failure is None:
+        return None
+    if failure.reason in ("malformed", "not accepted"):
         return "the bearer token is not FEEDSVC_METRICS_TOKEN"
-    return None
+    return "send FEEDSVC_METRICS_TOKEN as 'Authorization: Bearer TOKEN'"
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -1,8 +1,13 @@
 """Apps in this process and what tests put in them: the test clock's start, the API tokens,
-valid records, loading them the way the CLI and the API do, and an app's services."""
+valid records, loading them the way the CLI and the API do, an app's services, and the lines
+its log handler writes."""
 
 from __future__ import annotations
 
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,3 +78,16 @@ NEWSROOM = [
     category("quoc-phong-an-ninh", "Quốc phòng - An ninh"),
     category("kinh-te", "Kinh tế"),
 ]
+
+
+@contextmanager
+def log_lines() -> Iterator[io.StringIO]:
+    """What the handler create_app installed writes, captured (its formatter and filter)."""
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_feedsvc", False))
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(previous)

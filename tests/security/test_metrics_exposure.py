@@ -80,6 +80,11 @@ def test_behind_a_token_only_its_bearer_scrapes(
     status, body = public_get(token_app, "/metrics", headers)
     assert status == 401
     assert "feedsvc_" not in body and TOKEN not in body
+    # The reason: no bearer token at all, or one that is not this one.
+    presented = (authorization or "").partition(" ")[2].strip()
+    wrong = authorization is not None and authorization.startswith("Bearer") and presented
+    reason = "is not FEEDSVC_METRICS_TOKEN" if wrong else "send FEEDSVC_METRICS_TOKEN as"
+    assert reason in body
 
 
 def test_the_bearer_of_the_token_scrapes(token_app: Flask) -> None:

@@ -20,7 +20,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # One logger for the whole API (its modules are one component to an operator).
 log = logging.getLogger("feedsvc.web.api")
-_READ_CHUNK = 64 * 1024
 
 
 class ApiError(Exception):
@@ -70,28 +69,16 @@ def _too_large(limit: int) -> ApiError:
 
 
 def read_body(limit: int) -> bytes:
-    """The request body, refused with 413 above ``limit`` bytes without reading further.
+    """The request body, refused with 413 above ``limit`` (FEEDSVC_MAX_BODY_BYTES) bytes.
 
-    Content-Length is checked before anything is read; a chunked body (no Content-Length) is
-    read only up to one byte past the limit.
+    The app-wide cap (:mod:`feedsvc.web.bodycap`, at that same limit) does the counting: a
+    larger Content-Length is refused before a byte is read, a chunked body at one byte past the
+    limit; its refusal is answered here in the API's words.
     """
-    length = request.content_length
-    if length is not None and length > limit:
-        raise _too_large(limit)
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        try:
-            chunk = request.stream.read(min(_READ_CHUNK, limit + 1 - total))
-        except RequestEntityTooLarge:
-            # The app-wide cap (feedsvc.web.bodycap, never below this limit) came first.
-            raise _too_large(limit) from None
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(limit)
+    try:
+        return request.stream.read()
+    except RequestEntityTooLarge:
+        raise _too_large(limit) from None
 
 
 def read_json(kind: type, example: str) -> Any:

@@ -7,8 +7,6 @@ import io
 import json
 import logging
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,22 +20,9 @@ from feedsvc.publish.registry import SnapshotRegistry
 from feedsvc.publish.scheduler import LEASE_SECONDS, RegenerationScheduler
 from feedsvc.store.db import Database
 
-from tests.helpers.app import NEWSROOM, article, load, services
+from tests.helpers.app import NEWSROOM, article, load, log_lines, services
 
 TOKEN = "test-token-1"  # a real token of the app fixture
-
-
-@contextmanager
-def feedsvc_log_lines() -> Iterator[io.StringIO]:
-    """What the handler create_app installed writes, captured (its formatter and filter)."""
-    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_feedsvc", False))
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    try:
-        yield buffer
-    finally:
-        handler.setStream(previous)
 
 
 def messages(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
@@ -120,7 +105,7 @@ def test_json_logs_of_a_running_app(
         ("GET", "/boom?token=SECRET-11", {}, {500}),
     ]
     statuses = []
-    with feedsvc_log_lines() as buffer:
+    with log_lines() as buffer:
         for method, path, headers, expected in requests:
             # The line is written once the server has the body (or closes the response).
             with client.open(path, method=method, headers=headers) as response:

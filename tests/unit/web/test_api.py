@@ -323,6 +323,7 @@ def test_body_limit(app: Flask, newsdesk: FlaskClient, chunked: bool) -> None:
     before = changes(app)
     message, _ = error_of(put_bytes(body_of_size(MAX_BODY + 1)), 413)
     assert "FEEDSVC_MAX_BODY_BYTES" in message
+    assert "send fewer or smaller records" in message  # the API's words, not the bare cap's
     assert changes(app) == before
     assert put_bytes(body_of_size(MAX_BODY)).status_code == 201
 
