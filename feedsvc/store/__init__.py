@@ -3,7 +3,7 @@
 One module per concern (as miniflux's ``internal/storage``); callers use ``store.NAME``.
 """
 
-from feedsvc.store._common import ALL, CHUNK
+from feedsvc.store._common import ALL, CHUNK, dialect_insert
 from feedsvc.store.articles import (
     article_version,
     articles_page,
@@ -83,6 +83,7 @@ __all__ = [
     "every_article",
     "count_category_articles",
     "delete_article",
+    "dialect_insert",
     "delete_category",
     "dirty_feeds",
     "embargo_lifted",
