@@ -376,14 +376,7 @@ def stats_ingest_log_command(path: str, follow: bool) -> None:
     from feedsvc.stats.service import AudienceStats
 
     services = current_services()
-    settings = services.settings
-    stats = AudienceStats(
-        services.db,
-        services.clock,
-        settings.timezone,
-        settings.trusted_proxies,
-        settings.stats_retention_days,
-    )
+    stats = AudienceStats.from_settings(services.db, services.clock, services.settings)
     result = logingest.IngestResult()
     if follow:
         if path == "-":

@@ -73,13 +73,7 @@ class Services:
         regenerator.run_observers.append(metrics.observe_run)
         stats = None
         if settings.stats:
-            stats = AudienceStats(
-                db,
-                clock,
-                settings.timezone,
-                settings.trusted_proxies,
-                settings.stats_retention_days,
-            )
+            stats = AudienceStats.from_settings(db, clock, settings)
         if settings.stats or settings.stats_token is not None:
             metrics.add_collector(
                 AudienceCollector(

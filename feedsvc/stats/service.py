@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc import store
 from feedsvc.clock import Clock
+from feedsvc.config import Settings
 from feedsvc.http.client import TrustedProxies
 from feedsvc.ops.periodic import ProcessThread
 from feedsvc.stats import hll
@@ -57,6 +58,13 @@ class AudienceStats:
         self._lock = threading.Lock()
         self._pruned_at: datetime | None = None
         self._warned = False
+
+    @classmethod
+    def from_settings(cls, db: Database, clock: Clock, settings: Settings) -> AudienceStats:
+        """The figures as the settings configure them (the web workers and ``stats ingest-log``)."""
+        return cls(
+            db, clock, settings.timezone, settings.trusted_proxies, settings.stats_retention_days
+        )
 
     def day_of(self, when: datetime) -> date:
         """The newsroom's calendar day of an instant (FEEDSVC_TIMEZONE)."""
