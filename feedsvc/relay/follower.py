@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from feedsvc.clock import Clock
 from feedsvc.relay import client, outbox
@@ -197,13 +196,7 @@ class Follower:
             "hub.lease_seconds": str(self.config.lease_seconds),
         }
         try:
-            answer = client.request(
-                "POST",
-                feed.hub,
-                self.config.timeout_seconds,
-                body=urlencode(form).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
+            answer = client.post_form(feed.hub, form, self.config.timeout_seconds)
         except client.Unreachable as exc:
             self.callback.forget("subscribe", feed.topic)
             log.warning("relay: feed %s: the hub did not answer (%s); polling", feed.key, exc)
