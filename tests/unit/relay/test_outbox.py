@@ -3,23 +3,13 @@ before the send, and what a crash leaves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from feedsvc.relay import outbox
 from feedsvc.relay.message import Story
 from feedsvc.store.db import Database
 
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    yield database
-    database.dispose()
 
 
 def story(n: int, minutes_ago: int = 0) -> Story:
