@@ -105,12 +105,9 @@ class Follower:
     ) -> None:
         self.config, self.router, self.callback = config, router, callback
         self.secret, self.stop = secret, stop
-        self.feeds = {
-            key: Followed(key, f"{config.service_url}/feeds/{key}.json", "")
-            for key in config.feed_keys
-        }
-        for feed in self.feeds.values():
-            feed.topic = feed.url
+        urls = {key: f"{config.service_url}/feeds/{key}.json" for key in config.feed_keys}
+        # The topic is the feed's URL until its Link rel="self" says otherwise.
+        self.feeds = {key: Followed(key, url, url) for key, url in urls.items()}
         self.thread = threading.Thread(target=self._run, name="relay-follower", daemon=True)
 
     def start(self) -> None:
