@@ -61,16 +61,6 @@ def enqueue(session: Session, entries: Iterable[tuple[str, str, Story]], now: da
     return added
 
 
-def known_ids(session: Session, story_ids: list[str]) -> set[str]:
-    """Which of these stories have a row for at least one destination."""
-    if not story_ids:
-        return set()
-    found = session.scalars(
-        select(RelayOutbox.story_id).where(RelayOutbox.story_id.in_(story_ids)).distinct()
-    )
-    return set(found)
-
-
 def recover_in_flight(session: Session, now: datetime) -> list[tuple[str, str]]:
     """Put rows left ``sending`` by a crash back in the queue, and make every waiting row due
     now (a restart is how an operator says "try again": a new token, a fixed chat id); the
