@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from feedsvc.clock import Clock
@@ -94,10 +94,6 @@ def store_renewed(
             updated_at=now,
         )
     )
-
-
-def stored_apps(session: Session) -> list[str]:
-    return list(session.scalars(select(RelayZaloToken.app_id)))
 
 
 class TokenKeeper:
