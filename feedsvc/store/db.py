@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -19,6 +20,13 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The errors that mean the database cannot be reached now (down, restarting, no free pooled
 # connection), not that a statement is wrong: callers answer 503 or try again later.
 DB_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """The session's dialect's INSERT into ``table``: the one with ``on_conflict_do_nothing``
+    and ``on_conflict_do_update`` (both dialects spell them the same)."""
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
 
 
 class Database:

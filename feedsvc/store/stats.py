@@ -14,13 +14,12 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from feedsvc.store._common import _rowcount
+from feedsvc.store.db import dialect_insert
 from feedsvc.store.models import StatsClientDay, StatsFeedDay, StatsSalt
 
 SALT_BYTES = 32
@@ -65,15 +64,9 @@ class ClientDayRow:
     subscribers: int | None
 
 
-def _insert(session: Session, table: Any) -> Any:
-    """The dialect's INSERT, which has ``on_conflict_do_update``."""
-    name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
-
-
 def stats_salt(session: Session, day: date) -> bytes:
     """The secret of ``day``'s client hashes, made (randomly) by whichever process asks first."""
-    stmt = _insert(session, StatsSalt).values(day=day, salt=os.urandom(SALT_BYTES))
+    stmt = dialect_insert(session, StatsSalt).values(day=day, salt=os.urandom(SALT_BYTES))
     session.execute(stmt.on_conflict_do_nothing(index_elements=["day"]))
     return bytes(session.execute(select(StatsSalt.salt).where(StatsSalt.day == day)).scalar_one())
 
@@ -91,7 +84,7 @@ def add_feed_day(
     and its estimate."""
     requests, not_modified, validated = counts
     table = StatsFeedDay.__table__
-    stmt = _insert(session, table).values(
+    stmt = dialect_insert(session, table).values(
         day=day,
         feed=feed,
         requests=requests,
@@ -127,7 +120,7 @@ def add_client_days(
     """Add each client name's counts to a feed's day; keep an aggregator's latest figure."""
     table = StatsClientDay.__table__
     for client in clients:
-        stmt = _insert(session, table).values(
+        stmt = dialect_insert(session, table).values(
             day=day,
             feed=feed,
             name=client.name[:64],

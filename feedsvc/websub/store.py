@@ -28,11 +28,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from feedsvc.store.db import dialect_insert
 from feedsvc.store.models import UTCDateTime, WebSubDelivery, WebSubSubscription
 from feedsvc.websub.safety import callback_host
 
@@ -249,8 +249,7 @@ def enqueue(session: Session, feed_key: str, version: int, now: datetime) -> Non
     source = select(Sub.id, literal(version, BigInteger()), literal(0, Integer()), at, at).where(
         Sub.feed_key == feed_key, Sub.expires_at > now
     )
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Dlv.__table__).from_select(
+    stmt = dialect_insert(session, Dlv.__table__).from_select(
         ["subscription_id", "version", "attempts", "next_attempt_at", "enqueued_at"], source
     )
     stmt = stmt.on_conflict_do_update(
