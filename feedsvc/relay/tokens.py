@@ -170,7 +170,6 @@ class TokenKeeper:
         except client.Unreachable as exc:
             raise TokenUnavailable(f"Zalo OAuth did not answer: {exc}") from None
         data = answer.json()
-        data = data if isinstance(data, dict) else {}
         access, refresh = data.get("access_token"), data.get("refresh_token")
         if answer.status == 200 and isinstance(access, str) and isinstance(refresh, str):
             seconds = int(str(data.get("expires_in", "3600")) or 3600)

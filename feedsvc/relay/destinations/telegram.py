@@ -46,7 +46,6 @@ class Telegram:
         except client.Unreachable as exc:
             return retry(f"Telegram {method}: no answer ({exc})"), ""
         data = answer.json()
-        data = data if isinstance(data, dict) else {}
         if answer.status == 200 and data.get("ok") is True:
             return SENT, ""
         code = data.get("error_code", answer.status)
