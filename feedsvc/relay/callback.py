@@ -10,8 +10,6 @@ which ends that subscription.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.server
 import logging
 import threading
@@ -19,18 +17,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from feedsvc.http.signature import signature_ok
+
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024
 
 
 class UnknownFeed(LookupError):
     """A delivery for a feed the relay does not follow (any more: its settings changed)."""
-
-
-def signature_ok(secret: str, body: bytes, header: str) -> bool:
-    """Whether ``header`` (``sha256=HEX``) signs ``body`` with ``secret``."""
-    mine = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(header.strip(), mine)
 
 
 class WebSubCallback:

@@ -27,12 +27,14 @@ class Answer:
     headers: Message
     body: bytes
 
-    def json(self) -> Any:
-        """The body as JSON, or None when it is not JSON."""
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; {} when it is not one (every API the relay calls answers
+        an object, or an error page)."""
         try:
-            return json.loads(self.body)
+            data = json.loads(self.body)
         except ValueError:
-            return None
+            return {}
+        return data if isinstance(data, dict) else {}
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from feedsvc.clock import Clock
 from feedsvc.relay import client, outbox
@@ -106,12 +105,9 @@ class Follower:
     ) -> None:
         self.config, self.router, self.callback = config, router, callback
         self.secret, self.stop = secret, stop
-        self.feeds = {
-            key: Followed(key, f"{config.service_url}/feeds/{key}.json", "")
-            for key in config.feed_keys
-        }
-        for feed in self.feeds.values():
-            feed.topic = feed.url
+        urls = {key: f"{config.service_url}/feeds/{key}.json" for key in config.feed_keys}
+        # The topic is the feed's URL until its Link rel="self" says otherwise.
+        self.feeds = {key: Followed(key, url, url) for key, url in urls.items()}
         self.thread = threading.Thread(target=self._run, name="relay-follower", daemon=True)
 
     def start(self) -> None:
@@ -197,13 +193,7 @@ class Follower:
             "hub.lease_seconds": str(self.config.lease_seconds),
         }
         try:
-            answer = client.request(
-                "POST",
-                feed.hub,
-                self.config.timeout_seconds,
-                body=urlencode(form).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
+            answer = client.post_form(feed.hub, form, self.config.timeout_seconds)
         except client.Unreachable as exc:
             self.callback.forget("subscribe", feed.topic)
             log.warning("relay: feed %s: the hub did not answer (%s); polling", feed.key, exc)

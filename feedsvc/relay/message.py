@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -111,11 +110,6 @@ def telegram_html(story: Story, limit: int) -> str:
         parts.append(_esc(sapo))
     parts.append(f'<a href="{_esc(link)}">{_esc(link)}</a>')
     return "\n\n".join(parts)
-
-
-def telegram_visible(text: str) -> str:
-    """The text Telegram shows for our HTML (tags dropped, entities decoded): for measuring."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 def telegram_request(chat_id: str, story: Story) -> tuple[str, dict[str, Any]]:

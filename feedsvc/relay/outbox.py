@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from feedsvc.relay.message import Story
+from feedsvc.store import dialect_insert
 from feedsvc.store.models import RelayOutbox
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -50,25 +50,13 @@ def enqueue(session: Session, entries: Iterable[tuple[str, str, Story]], now: da
     ]
     if not values:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     added = 0
     for row in values:  # one statement each: the conflict target is the unique index
-        stmt = insert(RelayOutbox).values(**row)
+        stmt = dialect_insert(session, RelayOutbox).values(**row)
         stmt = stmt.on_conflict_do_nothing(index_elements=["destination", "story_id"])
         # RETURNING: the rowcount of an INSERT … ON CONFLICT is not reliable across drivers.
         added += len(session.execute(stmt.returning(RelayOutbox.id)).all())
     return added
-
-
-def known_ids(session: Session, story_ids: list[str]) -> set[str]:
-    """Which of these stories have a row for at least one destination."""
-    if not story_ids:
-        return set()
-    found = session.scalars(
-        select(RelayOutbox.story_id).where(RelayOutbox.story_id.in_(story_ids)).distinct()
-    )
-    return set(found)
 
 
 def recover_in_flight(session: Session, now: datetime) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from feedsvc.clock import Clock
@@ -96,10 +96,6 @@ def store_renewed(
     )
 
 
-def stored_apps(session: Session) -> list[str]:
-    return list(session.scalars(select(RelayZaloToken.app_id)))
-
-
 class TokenKeeper:
     """The access token of one app, shared by every destination of that app."""
 
@@ -174,7 +170,6 @@ class TokenKeeper:
         except client.Unreachable as exc:
             raise TokenUnavailable(f"Zalo OAuth did not answer: {exc}") from None
         data = answer.json()
-        data = data if isinstance(data, dict) else {}
         access, refresh = data.get("access_token"), data.get("refresh_token")
         if answer.status == 200 and isinstance(access, str) and isinstance(refresh, str):
             seconds = int(str(data.get("expires_in", "3600")) or 3600)

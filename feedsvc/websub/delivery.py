@@ -8,8 +8,6 @@ others, and nothing here ever runs on a request of a reader or of the newsroom.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 import time
@@ -21,6 +19,7 @@ from typing import Any
 from feedsvc import store as feed_store
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
+from feedsvc.http.signature import signature
 from feedsvc.publish.snapshot import Snapshot, from_bundle
 from feedsvc.store.db import Database
 from feedsvc.websub import store
@@ -37,11 +36,6 @@ CONCURRENCY = 8  # requests to callbacks in flight at once
 VERIFY_SLOTS = 3
 POLL_SECONDS = 0.5  # how often the queue is checked when nobody wakes the worker
 PURGE_SECONDS = 60.0  # how often expired subscriptions are removed
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The §7.1 ``X-Hub-Signature`` value: ``sha256=`` and the hex HMAC of the body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class SnapshotCache:

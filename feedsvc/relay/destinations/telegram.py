@@ -9,6 +9,7 @@ again as a text message. The token is in the URL path: no URL is ever logged.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from feedsvc.relay import client
@@ -34,7 +35,7 @@ class Telegram:
         outcome, description = self._call(method, params)
         if outcome.kind == "drop" and method == "sendPhoto" and _photo_refused(description):
             # Telegram could not fetch or use the photo: the story still goes, as text.
-            method, params = telegram_request(self.chat_id, _without_photo(story))
+            method, params = telegram_request(self.chat_id, replace(story, image=None))
             outcome, _ = self._call(method, params)
         return outcome
 
@@ -45,7 +46,6 @@ class Telegram:
         except client.Unreachable as exc:
             return retry(f"Telegram {method}: no answer ({exc})"), ""
         data = answer.json()
-        data = data if isinstance(data, dict) else {}
         if answer.status == 200 and data.get("ok") is True:
             return SENT, ""
         code = data.get("error_code", answer.status)
@@ -75,7 +75,3 @@ class Telegram:
 
 def _photo_refused(description: str) -> bool:
     return any(text in description for text in PHOTO_REFUSED)
-
-
-def _without_photo(story: Story) -> Story:
-    return Story(story.id, story.title, story.url, story.summary, None, story.published)

@@ -6,8 +6,8 @@ receiver can drop a repeat). Any answer but 2xx, or none, is retried with the ba
 from __future__ import annotations
 
 import hashlib
-import hmac
 
+from feedsvc.http.signature import signature
 from feedsvc.relay import client
 from feedsvc.relay.config import Destination
 from feedsvc.relay.destinations import SENT, Outcome, retry
@@ -15,11 +15,6 @@ from feedsvc.relay.message import Story, webhook_body
 
 SIGNATURE_HEADER = "X-Feedsvc-Signature"
 DELIVERY_HEADER = "X-Feedsvc-Delivery"
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The signature header's value for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class Webhook:

@@ -107,7 +107,6 @@ class Zalo:
         if answer.status >= 500 or answer.status == 429:
             return retry(f"Zalo answered {answer.status}")
         data = answer.json()
-        data = data if isinstance(data, dict) else {}
         code = data.get("error")
         if answer.status == 200 and code == 0:
             return SENT

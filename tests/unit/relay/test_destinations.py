@@ -66,9 +66,8 @@ def test_telegram_photo_it_cannot_use_goes_as_text(telegram: FakeTelegram) -> No
     assert [m.method for m in telegram.received] == ["sendMessage"]
 
 
-def test_zalo_answers(tmp_path: Path, database_url: str) -> None:
+def test_zalo_answers(tmp_path: Path, db: Database) -> None:
     zalo = FakeZalo("7", "k")
-    db = Database(database_url)
     try:
         options = {
             "type": "zalo",
@@ -98,14 +97,12 @@ def test_zalo_answers(tmp_path: Path, database_url: str) -> None:
         assert zalo.malformed == []
     finally:
         zalo.close()
-        db.dispose()
 
 
-def test_zalo_quota_and_bad_parameters(database_url: str) -> None:
+def test_zalo_quota_and_bad_parameters(db: Database) -> None:
     import datetime as dt
 
     zalo = FakeZalo("8", "k")
-    db = Database(database_url)
     clock = FrozenClock(dt.datetime(2026, 12, 6, 15, 0, tzinfo=dt.UTC))  # 22:00 in Hà Nội
     try:
         options = {
@@ -129,7 +126,6 @@ def test_zalo_quota_and_bad_parameters(database_url: str) -> None:
         assert sender.body(STORY)["recipient"] == {"group_id": "g1"}
     finally:
         zalo.close()
-        db.dispose()
 
 
 class HookHandler(QuietHandler):

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-
-import pytest
 
 from feedsvc.clock import Clock
 from feedsvc.relay import outbox
@@ -18,13 +15,6 @@ from feedsvc.relay.sender import DestinationWorker
 from feedsvc.store.db import Database
 
 from tests.helpers.chat_apis import FakeTelegram
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    yield database
-    database.dispose()
 
 
 def worker(

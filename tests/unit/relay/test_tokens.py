@@ -24,13 +24,6 @@ def zalo() -> Iterator[FakeZalo]:
     server.close()
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    yield database
-    database.dispose()
-
-
 def keeper(
     zalo: FakeZalo, db: Database, tmp_path: Path, secret: str = "the-secret-key"
 ) -> TokenKeeper:
